@@ -1,0 +1,1 @@
+"""Pydantic models of what the API speaks: entities, mutations, responses and limits."""

@@ -1,0 +1,212 @@
+"""The mutation union of POST /api/user-data (CONTRACT §4): flat objects told apart by `type`.
+
+In an update, a field that is left out is unchanged; `null` is accepted only where the field can be
+cleared (`image`, `compliance`, draft keys)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, StringConstraints, TypeAdapter, model_validator
+
+from ciq.contracts.base import ApiModel, Description, EntityId, ImageRef, Name, Phone, ProposedId
+from ciq.contracts.entities import (
+    Compliance,
+    ConnectionState,
+    Family,
+    KbDraftState,
+    Label,
+    NodePosition,
+)
+
+NodeKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+AddedVia = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class _Mutation(ApiModel):
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _null_only_where_clearable(self) -> Any:
+        for name in self.model_fields_set:
+            if getattr(self, name) is None and name not in self.nullable:
+                raise ValueError(f"{_camel(name)} may be left out but not null")
+        return self
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+class ProfileUpdate(_Mutation):
+    type: Literal["profile.update"]
+    first_name: Name | None = None
+    last_name: Name | None = None
+    company: Name | None = None
+    phone: Phone | None = None
+
+
+class GroupCreate(_Mutation):
+    type: Literal["group.create"]
+    id: ProposedId | None = None
+    name: Name
+
+
+class GroupUpdate(_Mutation):
+    type: Literal["group.update"]
+    group_id: EntityId
+    name: Name
+
+
+class GroupDelete(_Mutation):
+    type: Literal["group.delete"]
+    group_id: EntityId
+
+
+class WorkspaceCreate(_Mutation):
+    type: Literal["workspace.create"]
+    id: ProposedId | None = None
+    name: Name
+    description: Description | None = None
+    group_id: EntityId | None = None
+    image: ImageRef | None = None
+
+
+class WorkspaceUpdate(_Mutation):
+    nullable = frozenset({"image"})
+    type: Literal["workspace.update"]
+    workspace_id: EntityId
+    name: Name | None = None
+    description: Description | None = None
+    group_id: EntityId | None = None
+    image: ImageRef | None = None
+    default_kb_id: EntityId | None = None
+    default_agent_id: EntityId | None = None
+
+
+class WorkspaceDuplicate(_Mutation):
+    type: Literal["workspace.duplicate"]
+    id: ProposedId | None = None
+    workspace_id: EntityId
+
+
+class WorkspaceDelete(_Mutation):
+    type: Literal["workspace.delete"]
+    workspace_id: EntityId
+
+
+class WorkspaceReorder(_Mutation):
+    type: Literal["workspace.reorder"]
+    workspace_ids: Annotated[list[EntityId], Field(min_length=1, max_length=1000)]
+
+
+class KnowledgeBaseCreate(_Mutation):
+    type: Literal["knowledgeBase.create"]
+    id: ProposedId | None = None
+    workspace_id: EntityId
+    name: Name | None = None
+    group_id: EntityId | None = None
+    draft: KbDraftState | None = None
+
+
+class KnowledgeBaseUpdate(_Mutation):
+    type: Literal["knowledgeBase.update"]
+    knowledge_base_id: EntityId
+    name: Name | None = None
+    group_id: EntityId | None = None
+    draft: KbDraftState | None = None  # only the keys given are replaced
+
+
+class KnowledgeBaseDelete(_Mutation):
+    type: Literal["knowledgeBase.delete"]
+    knowledge_base_id: EntityId
+
+
+class AgentCreate(_Mutation):
+    type: Literal["agent.create"]
+    id: ProposedId | None = None
+    workspace_id: EntityId
+    knowledge_base_id: EntityId
+    name: Name
+
+
+class AgentUpdate(_Mutation):
+    type: Literal["agent.update"]
+    agent_id: EntityId
+    name: Name | None = None
+    knowledge_base_id: EntityId | None = None
+    status: Literal["active", "inactive"] | None = None  # "draft" is derived, never set
+
+
+class AgentDelete(_Mutation):
+    type: Literal["agent.delete"]
+    agent_id: EntityId
+
+
+class ConnectionCreate(_Mutation):
+    type: Literal["connection.create"]
+    id: ProposedId | None = None
+    workspace_id: EntityId
+    family: Family
+    platform: str | None = None
+    label: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    knowledge_base_id: EntityId | None = None
+    agent_id: EntityId | None = None
+    phone_number: Phone | None = None
+    compliance: Compliance | None = None
+    added_via: AddedVia | None = None
+
+
+class ConnectionUpdate(_Mutation):
+    nullable = frozenset({"compliance"})
+    type: Literal["connection.update"]
+    connection_id: EntityId
+    label: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    knowledge_base_id: EntityId | None = None
+    agent_id: EntityId | None = None
+    active: bool | None = None
+    state: ConnectionState | None = None
+    phone_number: Phone | None = None
+    compliance: Compliance | None = None
+
+
+class ConnectionDelete(_Mutation):
+    type: Literal["connection.delete"]
+    connection_id: EntityId
+
+
+class NodePositionsSet(_Mutation):
+    type: Literal["nodePositions.set"]
+    workspace_id: EntityId
+    positions: Annotated[dict[NodeKey, NodePosition], Field(max_length=2000)]
+
+
+Mutation = Annotated[
+    ProfileUpdate
+    | GroupCreate
+    | GroupUpdate
+    | GroupDelete
+    | WorkspaceCreate
+    | WorkspaceUpdate
+    | WorkspaceDuplicate
+    | WorkspaceDelete
+    | WorkspaceReorder
+    | KnowledgeBaseCreate
+    | KnowledgeBaseUpdate
+    | KnowledgeBaseDelete
+    | AgentCreate
+    | AgentUpdate
+    | AgentDelete
+    | ConnectionCreate
+    | ConnectionUpdate
+    | ConnectionDelete
+    | NodePositionsSet,
+    Field(discriminator="type"),
+]
+
+MUTATION_ADAPTER: TypeAdapter[Mutation] = TypeAdapter(Mutation)
+MUTATION_TYPES: frozenset[str] = frozenset(
+    m.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    for m in _Mutation.__subclasses__()
+)

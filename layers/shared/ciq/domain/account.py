@@ -1,0 +1,113 @@
+"""The in-memory account every rule works on: the user's UserData plus the root facts kept beside it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ciq.contracts.entities import (
+    SCHEMA_VERSION,
+    Agent,
+    Connection,
+    Family,
+    Group,
+    KnowledgeBase,
+    NodePosition,
+    Profile,
+    UserData,
+    Workspace,
+)
+from ciq.errors import Detail, NotFound
+
+MAX_REMEMBERED_DISMISSALS = 50
+
+
+class SetupState(BaseModel):
+    """Stored onboarding facts (CONTRACT §9 "Setup status"); everything else about it is derived."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    selected_channel_types: list[Family] = []
+    onboarding_complete: bool = False
+    persistently_hidden: bool = False
+    dismissed_sessions: list[str] = Field(default_factory=list)
+
+
+@dataclass
+class Account:
+    user_id: str
+    profile: Profile
+    schema_version: int = SCHEMA_VERSION
+    groups: list[Group] = field(default_factory=list)
+    workspaces: list[Workspace] = field(default_factory=list)
+    knowledge_bases: list[KnowledgeBase] = field(default_factory=list)
+    agents: list[Agent] = field(default_factory=list)
+    connections: list[Connection] = field(default_factory=list)
+    node_positions: dict[str, dict[str, NodePosition]] = field(default_factory=dict)
+    setup: SetupState = field(default_factory=SetupState)
+    # False until the defaults exist (a verified sign-up stores only the profile).
+    initialized: bool = False
+    # True once any user write was accepted: ends the "untouched defaults" state of PUT import.
+    touched: bool = False
+
+    # -- lookups: an id that is not in this account is 404, whoever owns it elsewhere ----------------
+    def workspace(self, workspace_id: str, pointer: str = "/workspaceId") -> Workspace:
+        return _find(self.workspaces, workspace_id, "workspace", pointer)
+
+    def knowledge_base(self, kb_id: str, pointer: str = "/knowledgeBaseId") -> KnowledgeBase:
+        return _find(self.knowledge_bases, kb_id, "knowledge base", pointer)
+
+    def agent(self, agent_id: str, pointer: str = "/agentId") -> Agent:
+        return _find(self.agents, agent_id, "agent", pointer)
+
+    def connection(self, connection_id: str, pointer: str = "/connectionId") -> Connection:
+        return _find(self.connections, connection_id, "connection", pointer)
+
+    def group(self, group_id: str, pointer: str = "/groupId") -> Group:
+        return _find(self.groups, group_id, "group", pointer)
+
+    def kbs_of(self, workspace_id: str) -> list[KnowledgeBase]:
+        return [kb for kb in self.knowledge_bases if kb.workspace_id == workspace_id]
+
+    def agents_of(self, workspace_id: str) -> list[Agent]:
+        return [a for a in self.agents if a.workspace_id == workspace_id]
+
+    def agents_on_kb(self, kb_id: str) -> list[Agent]:
+        return [a for a in self.agents if a.knowledge_base_id == kb_id]
+
+    def connections_of(self, workspace_id: str) -> list[Connection]:
+        return [c for c in self.connections if c.workspace_id == workspace_id]
+
+    def connections_of_agent(self, agent_id: str) -> list[Connection]:
+        return [c for c in self.connections if c.agent_id == agent_id]
+
+    def all_ids(self) -> set[str]:
+        ids = {g.id for g in self.groups}
+        for items in (self.workspaces, self.knowledge_bases, self.agents, self.connections):
+            ids.update(item.id for item in items)
+        return ids
+
+    def to_user_data(self) -> UserData:
+        return UserData(
+            schema_version=self.schema_version,
+            profile=self.profile,
+            groups=self.groups,
+            workspaces=self.workspaces,
+            knowledge_bases=self.knowledge_bases,
+            agents=self.agents,
+            connections=self.connections,
+            node_positions=self.node_positions,
+        )
+
+
+_Entity = TypeVar("_Entity", Workspace, KnowledgeBase, Agent, Connection, Group)
+
+
+def _find(items: list[_Entity], item_id: str, what: str, pointer: str) -> _Entity:
+    for item in items:
+        if item.id == item_id:
+            return item
+    message = f"{what} {item_id!r} not found"
+    raise NotFound(message, [Detail(pointer, "not_found", message)])

@@ -1,0 +1,57 @@
+"""Typed configuration, read from the environment once per sandbox (never from AWS at import time).
+
+Every variable is documented in docs/ops/environment-and-secrets.md; a test checks that list."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    stage: str = Field("local", alias="STAGE", pattern=r"^[a-z][a-z0-9-]{0,31}$")
+    table_name: str = Field("ciq-local", alias="TABLE_NAME", min_length=3)
+    auth_secret_param: str = Field("/ciq/local/auth-secret", alias="AUTH_SECRET_PARAM")
+    secrets_max_age_seconds: int = Field(300, alias="SECRETS_MAX_AGE_SECONDS", ge=0, le=3600)
+    verification_mode: Literal["random", "fixed"] = Field("random", alias="VERIFICATION_MODE")
+    email_sender: Literal["ses", "outbox"] = Field("ses", alias="EMAIL_SENDER")
+    email_from_address: str = Field("", alias="EMAIL_FROM_ADDRESS")
+    local_outbox_path: str = Field(".local-outbox/outbox.jsonl", alias="LOCAL_OUTBOX_PATH")
+    cors_allow_origins: tuple[str, ...] = Field((), alias="CORS_ALLOW_ORIGINS")
+    session_ttl_seconds: int = Field(12 * 3600, alias="SESSION_TTL_SECONDS", ge=60, le=7 * 24 * 3600)
+    write_retry_seconds: float = Field(3.0, alias="WRITE_RETRY_SECONDS", ge=0, le=20)
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+        return value
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _no_wildcard(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "*" in value:
+            raise ValueError("'*' is not allowed: the API sends credentials, so origins are listed")
+        return value
+
+    @model_validator(mode="after")
+    def _fixed_codes_never_in_prod(self) -> Settings:
+        if self.verification_mode == "fixed" and self.stage.startswith("prod"):
+            raise ValueError("VERIFICATION_MODE=fixed is refused on a production stage")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.model_validate(dict(os.environ))
+
+
+def reset_settings() -> None:
+    """For tests and the local runner, which change the environment between runs."""
+    get_settings.cache_clear()

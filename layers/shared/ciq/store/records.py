@@ -1,0 +1,107 @@
+"""Stored-record models: how an account is laid out in items (a root, one item per workspace).
+
+Derived fields are never stored; the domain recomputes them after every load."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from ciq.contracts.entities import (
+    Agent,
+    Connection,
+    Group,
+    KnowledgeBase,
+    NodePosition,
+    Profile,
+    Workspace,
+)
+from ciq.domain.account import Account, SetupState
+
+_DERIVED = {
+    "workspace": {"number_of_knowledge_bases", "connected_apps", "apps_activated"},
+    "knowledge_bases": {"__all__": {"status", "agents_set_count"}},
+    "agents": {"__all__": {"status", "connection_ids"}},
+}
+
+
+class RootRecord(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    schema_version: int
+    initialized: bool = False
+    touched: bool = False
+    profile: Profile
+    groups: list[Group] = []
+    workspace_order: list[str] = []
+    # The version at which each workspace item was last written: a read that finds another version
+    # saw a write in progress and reads again.
+    workspace_versions: dict[str, int] = {}
+    setup: SetupState = SetupState()
+
+
+class WorkspaceRecord(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    workspace: Workspace
+    knowledge_bases: list[KnowledgeBase] = []
+    agents: list[Agent] = []
+    connections: list[Connection] = []
+    node_positions: dict[str, NodePosition] = {}
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json(exclude=_DERIVED, by_alias=True).encode()  # type: ignore[arg-type]
+
+
+def root_record(account: Account, workspace_versions: dict[str, int]) -> RootRecord:
+    return RootRecord(
+        schema_version=account.schema_version,
+        initialized=account.initialized,
+        touched=account.touched,
+        profile=account.profile,
+        groups=account.groups,
+        workspace_order=[w.id for w in account.workspaces],
+        workspace_versions=workspace_versions,
+        setup=account.setup,
+    )
+
+
+def workspace_records(account: Account) -> dict[str, WorkspaceRecord]:
+    """Splits the account into one record per workspace, in display order."""
+    records = {w.id: WorkspaceRecord(workspace=w, node_positions=account.node_positions.get(w.id, {}))
+               for w in account.workspaces}
+    for kb in account.knowledge_bases:
+        records[kb.workspace_id].knowledge_bases.append(kb)
+    for agent in account.agents:
+        records[agent.workspace_id].agents.append(agent)
+    for connection in account.connections:
+        records[connection.workspace_id].connections.append(connection)
+    return records
+
+
+_Created = TypeVar("_Created", KnowledgeBase, Agent, Connection)
+
+
+def by_creation(items: list[_Created]) -> list[_Created]:
+    """Stable: items created in the same millisecond keep their workspace order."""
+    return sorted(items, key=lambda item: item.created_at)
+
+
+def assemble(user_id: str, root: RootRecord, records: list[WorkspaceRecord]) -> Account:
+    """Joins the items back into one account. Lists come out in creation order across workspaces."""
+
+    return Account(
+        user_id=user_id,
+        profile=root.profile,
+        schema_version=root.schema_version,
+        groups=list(root.groups),
+        workspaces=[r.workspace for r in records],
+        knowledge_bases=by_creation([kb for r in records for kb in r.knowledge_bases]),
+        agents=by_creation([a for r in records for a in r.agents]),
+        connections=by_creation([c for r in records for c in r.connections]),
+        node_positions={r.workspace.id: dict(r.node_positions) for r in records if r.node_positions},
+        setup=root.setup,
+        initialized=root.initialized,
+        touched=root.touched,
+    )

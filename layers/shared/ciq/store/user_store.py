@@ -1,0 +1,170 @@
+"""The user store: one account = a root item plus one item per workspace, under the user's partition.
+
+Reads are one (paged) Query. Writes are one transaction: the root, conditioned on the version that
+was read, plus only the workspace items that changed. See docs/architecture/persistence-model.md."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ciq.errors import ConcurrentModification
+from ciq.store import keys
+from ciq.store.codec import decode_body, encode_body
+from ciq.store.dynamo import query_all, table, transact
+from ciq.store.records import (
+    RootRecord,
+    WorkspaceRecord,
+    assemble,
+    root_record,
+    workspace_records,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+    from ciq.domain.account import Account
+
+TORN_READ_RETRIES = 5
+
+
+@dataclass
+class Snapshot:
+    """An account as read, with what is needed to write back only what changed."""
+
+    account: Account
+    version: int
+    workspace_versions: dict[str, int] = field(default_factory=dict)
+    fingerprints: dict[str, bytes] = field(default_factory=dict)
+
+
+def load(user_id: str) -> Snapshot | None:
+    """The user's account, or None when the user has no root item."""
+    for attempt in range(TORN_READ_RETRIES):
+        snapshot = _read(user_id)
+        if snapshot is not _TORN:
+            return snapshot  # type: ignore[return-value]
+        time.sleep(0.01 * (attempt + 1))
+    raise ConcurrentModification(
+        "the account is being written by another request; retry shortly", headers={"Retry-After": "1"}
+    )
+
+
+_TORN = object()
+
+
+def _read(user_id: str) -> Snapshot | None | object:
+    items = query_all(
+        TableName=table(),
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": keys.user_pk(user_id)}, ":prefix": {"S": keys.DATA_PREFIX}},
+        ConsistentRead=True,
+    )
+    root_item: dict[str, Any] | None = None
+    workspace_items: dict[str, dict[str, Any]] = {}
+    for item in items:
+        sk = item["sk"]["S"]
+        if sk == keys.ROOT_SK:
+            root_item = item
+        elif sk.startswith(keys.WORKSPACE_SK_PREFIX):
+            workspace_items[sk[len(keys.WORKSPACE_SK_PREFIX) :]] = item
+    if root_item is None:
+        return None
+    root = RootRecord.model_validate_json(decode_body(root_item))
+    records, fingerprints = [], {}
+    for workspace_id in root.workspace_order:
+        item = workspace_items.get(workspace_id)
+        if item is None or int(item["v"]["N"]) != root.workspace_versions.get(workspace_id):
+            return _TORN
+        body = decode_body(item)
+        records.append(WorkspaceRecord.model_validate_json(body))
+        fingerprints[workspace_id] = _digest(body)
+    return Snapshot(
+        account=assemble(user_id, root, records),
+        version=int(root_item["version"]["N"]),
+        workspace_versions=dict(root.workspace_versions),
+        fingerprints=fingerprints,
+    )
+
+
+def save(
+    snapshot: Snapshot | None,
+    account: Account,
+    extra_items: Sequence[TransactWriteItemTypeDef] = (),
+) -> int:
+    """Writes `account` over `snapshot` (None: the user has no root item yet) and returns the new
+    version. Raises VersionConflict when another write came first, and ConditionFailed(i + 1) when
+    the condition of `extra_items[i]` failed (the root is item 0 of the transaction)."""
+    version = (snapshot.version if snapshot else 0) + 1
+    old_versions = snapshot.workspace_versions if snapshot else {}
+    old_fingerprints = snapshot.fingerprints if snapshot else {}
+    pk = {"S": keys.user_pk(account.user_id)}
+    writes: list[TransactWriteItemTypeDef] = []
+    versions: dict[str, int] = {}
+    for workspace_id, record in workspace_records(account).items():
+        body = record.to_json_bytes()
+        if old_fingerprints.get(workspace_id) == _digest(body):
+            versions[workspace_id] = old_versions[workspace_id]
+            continue
+        versions[workspace_id] = version
+        writes.append(
+            {
+                "Put": {
+                    "TableName": table(),
+                    "Item": {
+                        "pk": pk,
+                        "sk": {"S": keys.workspace_sk(workspace_id)},
+                        "v": {"N": str(version)},
+                        **encode_body(body, f"workspace {workspace_id!r}"),
+                    },
+                }
+            }
+        )
+    for workspace_id in old_versions.keys() - versions.keys():
+        writes.append(
+            {"Delete": {"TableName": table(), "Key": {"pk": pk, "sk": {"S": keys.workspace_sk(workspace_id)}}}}
+        )
+    root = root_record(account, versions).model_dump_json().encode()
+    root_put: TransactWriteItemTypeDef = {
+        "Put": {
+            "TableName": table(),
+            "Item": {"pk": pk, "sk": {"S": keys.ROOT_SK}, "version": {"N": str(version)}, **encode_body(root, "account")},
+            **_version_condition(snapshot),
+        }
+    }
+    transact([root_put, *extra_items, *writes])
+    return version
+
+
+def new_user_item(account: Account) -> TransactWriteItemTypeDef:
+    """The root item of a just-verified user (profile only, no defaults yet), created only if absent."""
+    body = root_record(account, {}).model_dump_json().encode()
+    return {
+        "Put": {
+            "TableName": table(),
+            "Item": {
+                "pk": {"S": keys.user_pk(account.user_id)},
+                "sk": {"S": keys.ROOT_SK},
+                "version": {"N": "0"},
+                **encode_body(body, "account"),
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
+def _version_condition(snapshot: Snapshot | None) -> dict[str, Any]:
+    if snapshot is None:
+        return {"ConditionExpression": "attribute_not_exists(pk)"}
+    return {
+        "ConditionExpression": "version = :expected",
+        "ExpressionAttributeValues": {":expected": {"N": str(snapshot.version)}},
+    }
+
+
+def _digest(body: bytes) -> bytes:
+    return hashlib.blake2b(body, digest_size=16).digest()

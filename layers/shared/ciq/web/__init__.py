@@ -1,0 +1,1 @@
+"""HTTP edge shared by every function: routing wrapper, CORS, identity, body parsing, error mapping."""

@@ -1,0 +1,124 @@
+"""One small wrapper over Powertools' REST resolver so that every function answers the same way:
+contract error bodies, 404/405, CORS from the stage's allow-list, gzip for large bodies."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from pydantic import ValidationError
+
+from ciq.errors import AppError, MethodNotAllowed, NotFound
+from ciq.settings import get_settings
+from ciq.web.cors import cors_headers, preflight_headers
+from ciq.web.errors import error_response, internal_error_response, validation_response
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+GZIP_THRESHOLD_BYTES = 1024 * 1024
+JSON = "application/json"
+
+
+
+class Api:
+    """Routes of one function. `resource` paths use API Gateway's `{param}` form."""
+
+    def __init__(self, logger: Logger) -> None:
+        self.resolver = APIGatewayRestResolver()
+        self.logger = logger
+        self.methods: dict[str, set[str]] = defaultdict(set)
+        self._install_error_handlers()
+
+    def route(self, method: str, resource: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        self.methods[resource].add(method)
+        powertools_path = resource.replace("{", "<").replace("}", ">")
+        return self.resolver.route(powertools_path, method)
+
+    def handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        method = str(event.get("httpMethod", "")).upper()
+        origin = _header(event, "origin")
+        if method == "OPTIONS":
+            return self._preflight(event, origin)
+        response = self.resolver.resolve(event, context)
+        headers = response.setdefault("headers", {}) or {}
+        response["headers"] = headers
+        headers.update(cors_headers(origin, get_settings()))
+        return _maybe_gzip(response, _header(event, "accept-encoding"))
+
+    def _preflight(self, event: dict[str, Any], origin: str | None) -> dict[str, Any]:
+        allowed = self.methods.get(str(event.get("resource", "")), set())
+        headers = preflight_headers(origin, sorted(allowed | {"OPTIONS"}), get_settings())
+        return {"statusCode": 204, "headers": headers, "body": "", "isBase64Encoded": False}
+
+    def _install_error_handlers(self) -> None:
+        resolver, logger = self.resolver, self.logger
+
+        @resolver.exception_handler(AppError)
+        def _app_error(error: AppError) -> Response[str]:
+            if error.status >= 500:
+                logger.error("request failed", extra={"error_code": error.code})
+            return error_response(error)
+
+        @resolver.exception_handler(ValidationError)
+        def _validation(error: ValidationError) -> Response[str]:
+            return validation_response(error)
+
+        @resolver.not_found
+        def _not_found(_: NotFoundError) -> Response[str]:
+            resource = str(resolver.current_event.get("resource") or "")
+            allowed = self.methods.get(resource)
+            if allowed:
+                allow = ", ".join(sorted(allowed | {"OPTIONS"}))
+                return error_response(
+                    MethodNotAllowed(
+                        f"{resolver.current_event.http_method} is not allowed here; use {allow}",
+                        headers={"Allow": allow},
+                    )
+                )
+            return error_response(NotFound("no such route"))
+
+        @resolver.exception_handler(Exception)
+        def _unexpected(error: Exception) -> Response[str]:
+            logger.exception("unhandled error", extra={"error_type": type(error).__name__})
+            return internal_error_response()
+
+
+def json_response(status: int, body: str | dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+    text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+    return Response(status_code=status, content_type=JSON, body=text, headers=headers or {})
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def _maybe_gzip(response: dict[str, Any], accept_encoding: str | None) -> dict[str, Any]:
+    body = response.get("body")
+    if (
+        not isinstance(body, str)
+        or response.get("isBase64Encoded")
+        or len(body) <= GZIP_THRESHOLD_BYTES
+        or "gzip" not in (accept_encoding or "").lower()
+    ):
+        return response
+    response["body"] = base64.b64encode(gzip.compress(body.encode(), compresslevel=5)).decode()
+    response["isBase64Encoded"] = True
+    response["headers"]["Content-Encoding"] = "gzip"
+    response["headers"]["Vary"] = _vary(response["headers"].get("Vary"), "Accept-Encoding")
+    return response
+
+
+def _vary(existing: str | None, value: str) -> str:
+    return value if not existing else f"{existing}, {value}"
