@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import moto  # noqa: F401 - must come before any boto3 client exists
+import moto  # must come before any boto3 client exists
 import pytest
 
 if TYPE_CHECKING:
@@ -115,7 +115,11 @@ def api_event(
         event["headers"] = {**(event.get("headers") or {}), **headers}
         event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
     if user_id is not None:
-        event["requestContext"]["authorizer"] = {"userId": user_id, "sessionId": session_id, "principalId": user_id}
+        event["requestContext"]["authorizer"] = {
+            "userId": user_id,
+            "sessionId": session_id,
+            "principalId": user_id,
+        }
     if path_parameters is not None:
         event["pathParameters"] = path_parameters
     if query is not None:
@@ -144,9 +148,17 @@ def invoke(module: ModuleType, event: dict[str, Any]) -> tuple[int, dict[str, st
     body = response.get("body") or ""
     if response.get("isBase64Encoded"):
         body = base64.b64decode(body)
-        if (response.get("headers") or {}).get("Content-Encoding") == "gzip":
+        if merged_headers(response).get("Content-Encoding") == "gzip":
             import gzip
 
             body = gzip.decompress(body)
     parsed = json.loads(body) if body else None
-    return response["statusCode"], response.get("headers") or {}, parsed
+    return response["statusCode"], merged_headers(response), parsed
+
+
+def merged_headers(response: dict[str, Any]) -> dict[str, str]:
+    """Headers as API Gateway sends them: `headers` and `multiValueHeaders` together."""
+    headers = dict(response.get("headers") or {})
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        headers[name] = ", ".join(values) if name.lower() != "set-cookie" else values[-1]
+    return headers

@@ -4,7 +4,10 @@ them to the JSON error body in one place."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 @dataclass(frozen=True)
@@ -141,3 +144,21 @@ class InternalError(AppError):
 def invalid(path: str, message: str, code: str = "invalid") -> ValidationFailed:
     """A 422 about one field."""
     return ValidationFailed(message, [Detail(path, code, message)])
+
+
+def validation_failed(error: ValidationError, prefix: str = "") -> ValidationFailed:
+    """422 with one detail per pydantic error, each pointing at the offending field."""
+    details = [
+        Detail(prefix + json_pointer(e["loc"]), e["type"], _message(e))
+        for e in error.errors(include_url=False)
+    ]
+    return ValidationFailed("the request does not match the schema", details)
+
+
+def json_pointer(loc: tuple[int | str, ...]) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in loc)
+
+
+def _message(error: Any) -> str:
+    # pydantic messages never echo the input value, which may be a secret or an email.
+    return str(error["msg"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, StringConstraints, TypeAdapter, model_validator
+from pydantic import Field, StringConstraints, ValidationError, model_validator
 
 from ciq.contracts.base import ApiModel, Description, EntityId, ImageRef, Name, Phone, ProposedId
 from ciq.contracts.entities import (
@@ -15,9 +15,9 @@ from ciq.contracts.entities import (
     ConnectionState,
     Family,
     KbDraftState,
-    Label,
     NodePosition,
 )
+from ciq.errors import Detail, PayloadTooLarge, UnknownMutation, invalid, validation_failed
 
 NodeKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 AddedVia = Annotated[str, StringConstraints(min_length=1, max_length=40)]
@@ -205,8 +205,46 @@ Mutation = Annotated[
     Field(discriminator="type"),
 ]
 
-MUTATION_ADAPTER: TypeAdapter[Mutation] = TypeAdapter(Mutation)
-MUTATION_TYPES: frozenset[str] = frozenset(
-    m.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+
+_BY_TYPE: dict[str, type[_Mutation]] = {
+    m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]
     for m in _Mutation.__subclasses__()
-)
+}
+
+
+def parse_mutations(payload: Any, batch_max: int) -> tuple[list[_Mutation], bool]:
+    """One mutation object or `{"mutations": [...]}`; returns the mutations and whether it was a batch.
+    Unknown or missing `type` is 400 unknown_mutation; a bad shape is 422 with field pointers."""
+    if not isinstance(payload, dict):
+        raise invalid("", 'the body must be a mutation object or {"mutations": [...]}', "type")
+    if "type" not in payload and "mutations" in payload:
+        extra = sorted(set(payload) - {"mutations"})
+        if extra:
+            raise invalid(f"/{extra[0]}", f"unknown field {extra[0]!r} beside mutations", "extra_forbidden")
+        items, prefix = payload["mutations"], "/mutations/{}"
+        if not isinstance(items, list) or not items:
+            raise invalid("/mutations", "mutations must be a non-empty list", "type")
+        if len(items) > batch_max:
+            raise PayloadTooLarge(
+                f"a batch holds at most {batch_max} mutations; this one has {len(items)}",
+                [Detail("/mutations", "too_many", f"at most {batch_max} mutations per request")],
+            )
+        batch = True
+    else:
+        items, prefix, batch = [payload], "", False
+    parsed = []
+    for index, item in enumerate(items):
+        where = prefix.format(index)
+        kind = item.get("type") if isinstance(item, dict) else None
+        if not isinstance(kind, str) or kind not in _BY_TYPE:
+            message = (
+                f"unknown mutation type {kind!r}"
+                if isinstance(kind, str)
+                else "a mutation needs a string type"
+            )
+            raise UnknownMutation(message, [Detail(f"{where}/type", "unknown_mutation", message)])
+        try:
+            parsed.append(_BY_TYPE[kind].model_validate(item))
+        except ValidationError as error:
+            raise validation_failed(error, where) from None
+    return parsed, batch

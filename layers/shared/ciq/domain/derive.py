@@ -30,11 +30,16 @@ def activation_blockers(account: Account, agent: Agent) -> list[Detail]:
     missing = validate_kb_draft(kb.draft).missing_fields
     if missing:
         blockers.append(
-            Detail("/knowledgeBaseId", "kb_incomplete",
-                   f"knowledge base {kb.id!r} is incomplete: missing {', '.join(missing)}")
+            Detail(
+                "/knowledgeBaseId",
+                "kb_incomplete",
+                f"knowledge base {kb.id!r} is incomplete: missing {', '.join(missing)}",
+            )
         )
     if not any(c.active for c in account.connections_of_agent(agent.id)):
-        blockers.append(Detail("/connectionIds", "no_active_connection", "the agent has no active connection"))
+        blockers.append(
+            Detail("/connectionIds", "no_active_connection", "the agent has no active connection")
+        )
     return blockers
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ciq.contracts.entities import KbDraftState, MultiSelectValue
+if TYPE_CHECKING:
+    from ciq.contracts.entities import KbDraftState, MultiSelectValue
 
 REQUIRED_FIELDS = ("brand_personality", "primary_objective", "greetings", "closing", "default_cta")
 

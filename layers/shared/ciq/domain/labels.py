@@ -24,8 +24,9 @@ def with_suffix(base: str, suffix: str, limit: int) -> str:
 def normalize_label(raw: str | None, taken: Iterable[str], pointer: str = "/label") -> str:
     label = collapse_whitespace(raw or "")
     if len(label) > LABEL_MAX:
-        raise invalid(pointer, f"label is {len(label)} characters after normalization; at most {LABEL_MAX}",
-                      "too_long")
+        raise invalid(
+            pointer, f"label is {len(label)} characters after normalization; at most {LABEL_MAX}", "too_long"
+        )
     used = {t.lower() for t in taken}
     if not label:
         n = 1

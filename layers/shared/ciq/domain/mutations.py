@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ciq.contracts import mutations as m
-from ciq.contracts.entities import PHONE_FAMILIES, PLATFORMS, Connection, Family
+from ciq.contracts.entities import PHONE_FAMILIES, PLATFORMS, Connection, Family, Group
 from ciq.domain import defaults
 from ciq.domain.assignment import assign_agent, has_room
 from ciq.domain.derive import activation_blockers
@@ -17,6 +16,7 @@ from ciq.errors import AgentNotReady, Detail, InvariantViolation, NotFound, inva
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from ciq.contracts import mutations as m
     from ciq.contracts.entities import Agent, KnowledgeBase, Workspace
     from ciq.domain.account import Account
     from ciq.domain.context import Context
@@ -42,8 +42,6 @@ def profile_update(account: Account, ctx: Context, mut: m.ProfileUpdate) -> Resu
 
 
 def group_create(account: Account, ctx: Context, mut: m.GroupCreate) -> Result:
-    from ciq.contracts.entities import Group
-
     group = Group(id=ctx.claim_id(account, "grp", mut.id), name=mut.name)
     account.groups.append(group)
     return {"type": mut.type, "id": group.id}
@@ -59,10 +57,12 @@ def group_delete(account: Account, ctx: Context, mut: m.GroupDelete) -> Result:
     if group.id == defaults.DEFAULT_GROUP_ID:
         raise violation("/groupId", "the default group cannot be deleted")
     account.groups.remove(group)
-    for item in (*account.workspaces, *account.knowledge_bases):
-        if item.group_id == group.id:
-            item.group_id = defaults.DEFAULT_GROUP_ID
-            item.updated_at = ctx.now
+    for workspace in account.workspaces:
+        if workspace.group_id == group.id:
+            workspace.group_id, workspace.updated_at = defaults.DEFAULT_GROUP_ID, ctx.now
+    for kb in account.knowledge_bases:
+        if kb.group_id == group.id:
+            kb.group_id, kb.updated_at = defaults.DEFAULT_GROUP_ID, ctx.now
     return {"type": mut.type, "id": group.id}
 
 
@@ -132,9 +132,13 @@ def workspace_reorder(account: Account, ctx: Context, mut: m.WorkspaceReorder) -
     for index, workspace_id in enumerate(mut.workspace_ids):
         if workspace_id not in by_id:
             pointer = f"/workspaceIds/{index}"
-            raise NotFound(f"workspace {workspace_id!r} not found", [Detail(pointer, "not_found", "no such workspace")])
+            raise NotFound(
+                f"workspace {workspace_id!r} not found", [Detail(pointer, "not_found", "no such workspace")]
+            )
     if len(set(mut.workspace_ids)) != len(mut.workspace_ids) or len(mut.workspace_ids) != len(by_id):
-        raise invalid("/workspaceIds", "workspaceIds must list every workspace exactly once", "not_a_permutation")
+        raise invalid(
+            "/workspaceIds", "workspaceIds must list every workspace exactly once", "not_a_permutation"
+        )
     account.workspaces = [by_id[i] for i in mut.workspace_ids]
     return {"type": mut.type, "id": None}
 
@@ -186,7 +190,8 @@ def knowledge_base_delete(account: Account, ctx: Context, mut: m.KnowledgeBaseDe
     if assigned:
         message = "agents are assigned to this knowledge base; move or delete them first"
         raise InvariantViolation(
-            message, [Detail("/knowledgeBaseId", "agents_assigned", f"agent {a.id!r} uses it") for a in assigned]
+            message,
+            [Detail("/knowledgeBaseId", "agents_assigned", f"agent {a.id!r} uses it") for a in assigned],
         )
     if workspace.default_kb_id == kb.id:
         raise violation(
@@ -253,7 +258,7 @@ def agent_delete(account: Account, ctx: Context, mut: m.AgentDelete) -> Result:
 def connection_create(account: Account, ctx: Context, mut: m.ConnectionCreate) -> Result:
     workspace = account.workspace(mut.workspace_id)
     family = mut.family
-    _check_family_fields(family, mut.platform, mut.phone_number, mut.compliance is not None, creating=True)
+    check_family_fields(family, mut.platform, mut.phone_number, mut.compliance is not None, creating=True)
     connection = Connection(
         id=ctx.claim_id(account, "conn", mut.id),
         workspace_id=workspace.id,
@@ -267,11 +272,15 @@ def connection_create(account: Account, ctx: Context, mut: m.ConnectionCreate) -
         updated_at=ctx.now,
     )
     if family.agent_managed:
-        connection.agent_id = _choose_agent(account, ctx, workspace, mut.agent_id, mut.knowledge_base_id, None).id
+        connection.agent_id = _choose_agent(
+            account, ctx, workspace, agent_id=mut.agent_id, kb_id=mut.knowledge_base_id, connection=None
+        ).id
     else:
         if mut.agent_id is not None:
             raise violation("/agentId", f"{family} connections are owned by a knowledge base, not an agent")
-        connection.knowledge_base_id = _kb_in(account, workspace, mut.knowledge_base_id or workspace.default_kb_id).id
+        connection.knowledge_base_id = _kb_in(
+            account, workspace, mut.knowledge_base_id or workspace.default_kb_id
+        ).id
     account.connections.append(connection)
     return {"type": mut.type, "id": connection.id}
 
@@ -280,7 +289,7 @@ def connection_update(account: Account, ctx: Context, mut: m.ConnectionUpdate) -
     connection = account.connection(mut.connection_id)
     workspace = account.workspace(connection.workspace_id)
     family = connection.family
-    _check_family_fields(
+    check_family_fields(
         family, connection.platform, mut.phone_number, mut.compliance is not None, creating=False
     )
     if mut.label is not None:
@@ -289,7 +298,12 @@ def connection_update(account: Account, ctx: Context, mut: m.ConnectionUpdate) -
     if family.agent_managed:
         if mut.agent_id is not None or mut.knowledge_base_id is not None:
             connection.agent_id = _choose_agent(
-                account, ctx, workspace, mut.agent_id, mut.knowledge_base_id, connection
+                account,
+                ctx,
+                workspace,
+                agent_id=mut.agent_id,
+                kb_id=mut.knowledge_base_id,
+                connection=connection,
             ).id
     else:
         if mut.agent_id is not None:
@@ -321,6 +335,7 @@ def _choose_agent(
     account: Account,
     ctx: Context,
     workspace: Workspace,
+    *,
     agent_id: str | None,
     kb_id: str | None,
     connection: Connection | None,
@@ -361,16 +376,21 @@ def _labels_in_scope(
     return [
         c.label
         for c in account.connections
-        if c.workspace_id == workspace_id and c.family == family and c.platform == platform and c.id != ignoring
+        if c.workspace_id == workspace_id
+        and c.family == family
+        and c.platform == platform
+        and c.id != ignoring
     ]
 
 
-def _check_family_fields(
+def check_family_fields(
     family: Family, platform: str | None, phone: str | None, has_compliance: bool, *, creating: bool
 ) -> None:
     platforms = PLATFORMS.get(family)
     if creating and platforms is not None and platform not in platforms:
-        raise invalid("/platform", f"platform is required for {family}: one of {', '.join(platforms)}", "enum")
+        raise invalid(
+            "/platform", f"platform is required for {family}: one of {', '.join(platforms)}", "enum"
+        )
     if creating and platforms is None and platform is not None:
         raise invalid("/platform", f"{family} connections have no platform", "not_allowed")
     if creating and family in PHONE_FAMILIES and phone is None:

@@ -69,8 +69,10 @@ def root_record(account: Account, workspace_versions: dict[str, int]) -> RootRec
 
 def workspace_records(account: Account) -> dict[str, WorkspaceRecord]:
     """Splits the account into one record per workspace, in display order."""
-    records = {w.id: WorkspaceRecord(workspace=w, node_positions=account.node_positions.get(w.id, {}))
-               for w in account.workspaces}
+    records = {
+        w.id: WorkspaceRecord(workspace=w, node_positions=account.node_positions.get(w.id, {}))
+        for w in account.workspaces
+    }
     for kb in account.knowledge_bases:
         records[kb.workspace_id].knowledge_bases.append(kb)
     for agent in account.agents:

@@ -57,14 +57,14 @@ def load(user_id: str) -> Snapshot | None:
 _TORN = object()
 
 
-def _read(user_id: str) -> Snapshot | None | object:
+def _read(user_id: str) -> Snapshot | object | None:
     items = query_all(
         TableName=table(),
         KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
         ExpressionAttributeValues={":pk": {"S": keys.user_pk(user_id)}, ":prefix": {"S": keys.DATA_PREFIX}},
         ConsistentRead=True,
     )
-    root_item: dict[str, Any] | None = None
+    root_item: Any = None
     workspace_items: dict[str, dict[str, Any]] = {}
     for item in items:
         sk = item["sk"]["S"]
@@ -77,10 +77,10 @@ def _read(user_id: str) -> Snapshot | None | object:
     root = RootRecord.model_validate_json(decode_body(root_item))
     records, fingerprints = [], {}
     for workspace_id in root.workspace_order:
-        item = workspace_items.get(workspace_id)
-        if item is None or int(item["v"]["N"]) != root.workspace_versions.get(workspace_id):
+        stored = workspace_items.get(workspace_id)
+        if stored is None or int(stored["v"]["N"]) != root.workspace_versions.get(workspace_id):
             return _TORN
-        body = decode_body(item)
+        body = decode_body(stored)
         records.append(WorkspaceRecord.model_validate_json(body))
         fingerprints[workspace_id] = _digest(body)
     return Snapshot(
@@ -126,16 +126,29 @@ def save(
         )
     for workspace_id in old_versions.keys() - versions.keys():
         writes.append(
-            {"Delete": {"TableName": table(), "Key": {"pk": pk, "sk": {"S": keys.workspace_sk(workspace_id)}}}}
+            {
+                "Delete": {
+                    "TableName": table(),
+                    "Key": {"pk": pk, "sk": {"S": keys.workspace_sk(workspace_id)}},
+                }
+            }
         )
     root = root_record(account, versions).model_dump_json().encode()
     root_put: TransactWriteItemTypeDef = {
         "Put": {
             "TableName": table(),
-            "Item": {"pk": pk, "sk": {"S": keys.ROOT_SK}, "version": {"N": str(version)}, **encode_body(root, "account")},
-            **_version_condition(snapshot),
+            "Item": {
+                "pk": pk,
+                "sk": {"S": keys.ROOT_SK},
+                "version": {"N": str(version)},
+                **encode_body(root, "account"),
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
         }
     }
+    if snapshot is not None:
+        root_put["Put"]["ConditionExpression"] = "version = :expected"
+        root_put["Put"]["ExpressionAttributeValues"] = {":expected": {"N": str(snapshot.version)}}
     transact([root_put, *extra_items, *writes])
     return version
 
@@ -154,15 +167,6 @@ def new_user_item(account: Account) -> TransactWriteItemTypeDef:
             },
             "ConditionExpression": "attribute_not_exists(pk)",
         }
-    }
-
-
-def _version_condition(snapshot: Snapshot | None) -> dict[str, Any]:
-    if snapshot is None:
-        return {"ConditionExpression": "attribute_not_exists(pk)"}
-    return {
-        "ConditionExpression": "version = :expected",
-        "ExpressionAttributeValues": {":expected": {"N": str(snapshot.version)}},
     }
 
 

@@ -9,9 +9,7 @@ import json
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from pydantic import ValidationError
 
 from ciq.errors import AppError, MethodNotAllowed, NotFound
@@ -22,11 +20,12 @@ from ciq.web.errors import error_response, internal_error_response, validation_r
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.event_handler.exceptions import NotFoundError
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 GZIP_THRESHOLD_BYTES = 1024 * 1024
 JSON = "application/json"
-
 
 
 class Api:
@@ -62,13 +61,13 @@ class Api:
     def _install_error_handlers(self) -> None:
         resolver, logger = self.resolver, self.logger
 
-        @resolver.exception_handler(AppError)
+        @resolver.exception_handler(AppError)  # type: ignore[untyped-decorator]
         def _app_error(error: AppError) -> Response[str]:
             if error.status >= 500:
                 logger.error("request failed", extra={"error_code": error.code})
             return error_response(error)
 
-        @resolver.exception_handler(ValidationError)
+        @resolver.exception_handler(ValidationError)  # type: ignore[untyped-decorator]
         def _validation(error: ValidationError) -> Response[str]:
             return validation_response(error)
 
@@ -86,13 +85,15 @@ class Api:
                 )
             return error_response(NotFound("no such route"))
 
-        @resolver.exception_handler(Exception)
+        @resolver.exception_handler(Exception)  # type: ignore[untyped-decorator]
         def _unexpected(error: Exception) -> Response[str]:
             logger.exception("unhandled error", extra={"error_type": type(error).__name__})
             return internal_error_response()
 
 
-def json_response(status: int, body: str | dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+def json_response(
+    status: int, body: str | dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[str]:
     text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
     return Response(status_code=status, content_type=JSON, body=text, headers=headers or {})
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler import Response
 
-from ciq.errors import AppError, Detail, InternalError, ValidationFailed
+from ciq.errors import AppError, InternalError, validation_failed
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -35,22 +35,5 @@ def internal_error_response() -> Response[str]:
     return error_response(InternalError("the server could not complete the request"))
 
 
-def validation_failed(error: ValidationError, prefix: str = "") -> ValidationFailed:
-    """422 with one detail per pydantic error, each pointing at the offending field."""
-    details = [
-        Detail(prefix + json_pointer(e["loc"]), e["type"], _message(e)) for e in error.errors(include_url=False)
-    ]
-    return ValidationFailed("the request does not match the schema", details)
-
-
 def validation_response(error: ValidationError) -> Response[str]:
     return error_response(validation_failed(error))
-
-
-def json_pointer(loc: tuple[int | str, ...]) -> str:
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in loc)
-
-
-def _message(error: Any) -> str:
-    # pydantic messages never echo the input value, which may be a secret or an email.
-    return str(error["msg"])

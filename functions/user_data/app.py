@@ -1,0 +1,70 @@
+"""/api/user-data: GET the caller's data, POST mutations, PUT a whole-document import."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+
+from ciq.contracts.base import BODY_MAX_BYTES, IMPORT_BODY_MAX_BYTES
+from ciq.services import user_data
+from ciq.services.writes import Outcome, idempotency_request, parse_if_match
+from ciq.web.api import Api, json_response
+from ciq.web.request import header, identity, json_body
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+PATH = "/api/user-data"
+logger = Logger()
+api = Api(logger)
+
+
+@api.route("GET", PATH)
+def read() -> Response[str]:
+    body, version = user_data.read(identity(_event()).user_id)
+    return json_response(200, body, {"ETag": f'"{version}"', "Cache-Control": "no-store"})
+
+
+@api.route("POST", PATH)
+def mutate() -> Response[str]:
+    event = _event()
+    payload = json_body(event, BODY_MAX_BYTES)
+    outcome = user_data.mutate(
+        identity(event).user_id,
+        payload,
+        if_match=parse_if_match(header(event, "If-Match")),
+        idem=idempotency_request(header(event, "Idempotency-Key"), "POST", PATH, payload),
+    )
+    return _written(outcome)
+
+
+@api.route("PUT", PATH)
+def import_document() -> Response[str]:
+    event = _event()
+    payload = json_body(event, IMPORT_BODY_MAX_BYTES)
+    outcome = user_data.import_document(
+        identity(event).user_id,
+        payload,
+        if_match=parse_if_match(header(event, "If-Match")),
+        idem=idempotency_request(header(event, "Idempotency-Key"), "PUT", PATH, payload),
+    )
+    return _written(outcome)
+
+
+def _written(outcome: Outcome) -> Response[str]:
+    headers = {"ETag": f'"{outcome.version}"', "Cache-Control": "no-store"}
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(outcome.status, outcome.body, headers)
+
+
+def _event() -> dict[str, Any]:
+    return api.resolver.current_event.raw_event
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handle(event, context)

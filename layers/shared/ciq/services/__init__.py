@@ -1,0 +1,1 @@
+"""Use cases: each route calls one of these; they join the domain rules and the store."""

@@ -1,0 +1,77 @@
+"""/api/user-data use cases: read, mutate (one or an atomic batch), import a whole document."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from ciq.contracts.base import BATCH_MAX
+from ciq.contracts.imports import ImportRequest
+from ciq.contracts.mutations import parse_mutations
+from ciq.domain.importer import imported_account
+from ciq.domain.mutations import apply_mutation
+from ciq.errors import AppError, ImportRefused, validation_failed
+from ciq.services.writes import (
+    IdempotencyRequest,
+    Outcome,
+    read_account,
+    run_write,
+)
+
+if TYPE_CHECKING:
+    from ciq.domain.account import Account
+    from ciq.domain.context import Context
+
+
+def data_body(account: Account, version: int, results: list[dict[str, Any]] | None = None) -> str:
+    data = account.to_user_data().model_dump_json()
+    tail = "" if results is None else ',"results":' + json.dumps(results, separators=(",", ":"))
+    return f'{{"data":{data},"version":{version}{tail}}}'
+
+
+def read(user_id: str) -> tuple[str, int]:
+    account, version = read_account(user_id)
+    return data_body(account, version), version
+
+
+def mutate(user_id: str, payload: Any, *, if_match: int | None, idem: IdempotencyRequest | None) -> Outcome:
+    mutations, batch = parse_mutations(payload, BATCH_MAX)
+
+    def change(account: Account, ctx: Context) -> tuple[Account, list[dict[str, Any]]]:
+        results = []
+        for index, mutation in enumerate(mutations):
+            try:
+                results.append(apply_mutation(account, ctx, mutation))
+            except AppError as error:
+                raise (error.at(f"/mutations/{index}") if batch else error) from None
+        return account, results
+
+    return run_write(
+        user_id,
+        change,
+        lambda account, version, results: data_body(account, version, results if results is not None else []),
+        if_match=if_match,
+        idem=idem,
+    )
+
+
+def import_document(
+    user_id: str, payload: Any, *, if_match: int | None, idem: IdempotencyRequest | None
+) -> Outcome:
+    try:
+        document = ImportRequest.model_validate(payload).data
+    except ValidationError as error:
+        raise validation_failed(error) from None
+
+    def change(account: Account, ctx: Context) -> tuple[Account, None]:
+        if if_match is None and account.touched:
+            raise ImportRefused(
+                "the account already has changes; import only over untouched defaults, or send If-Match"
+            )
+        return imported_account(account, document, ctx), None
+
+    return run_write(
+        user_id, change, lambda account, version, _: data_body(account, version), if_match=if_match, idem=idem
+    )

@@ -1,0 +1,171 @@
+"""The one write flow of every mutating route (docs/architecture/persistence-model.md):
+
+load -> hydrate -> apply the change -> check invariants -> conditional transaction, with the
+idempotency record in the same transaction; on a lost race, reload and re-apply the intent (jittered
+backoff) or answer 412 when the client pinned a version with If-Match."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ciq.domain.context import Context
+from ciq.domain.derive import derive
+from ciq.domain.hydrate import hydrate
+from ciq.domain.invariants import check_invariants
+from ciq.errors import (
+    ConcurrentModification,
+    IdempotencyKeyReused,
+    Unauthorized,
+    VersionMismatch,
+    invalid,
+)
+from ciq.settings import get_settings
+from ciq.store import idempotency, user_store
+from ciq.store.errors import ConditionFailed, VersionConflict
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ciq.domain.account import Account
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: str
+    version: int
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class IdempotencyRequest:
+    key_hash: str
+    request_hash: str
+
+
+def idempotency_request(key: str | None, method: str, path: str, payload: Any) -> IdempotencyRequest | None:
+    """Keys are scoped per user (the record sits in the user's partition), method and path."""
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or not key.isprintable() or not key.isascii():
+        raise invalid(
+            "",
+            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters",
+            "invalid_header",
+        )
+    scope = f"{method} {path} {key}".encode()
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return IdempotencyRequest(hashlib.sha256(scope).hexdigest(), hashlib.sha256(canonical).hexdigest())
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """`"7"`, `W/"7"` or `7` pin version 7; `*` pins nothing."""
+    if value is None or value.strip() == "*":
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise VersionMismatch('If-Match must be an ETag this API returned, such as "7"')
+    return int(text)
+
+
+def run_write(
+    user_id: str,
+    change: Callable[[Account, Context], tuple[Account, Any]],
+    respond: Callable[[Account, int, Any], str],
+    *,
+    if_match: int | None = None,
+    idem: IdempotencyRequest | None = None,
+    status: int = 200,
+) -> Outcome:
+    if idem is not None and (replay := _replay(user_id, idem, respond)) is not None:
+        return replay
+    deadline = time.monotonic() + get_settings().write_retry_seconds
+    attempt = 0
+    while True:
+        snapshot = _load(user_id)
+        if if_match is not None and snapshot.version != if_match:
+            raise _mismatch(snapshot.version)
+        ctx = Context(user_id)
+        hydrate(snapshot.account, ctx)
+        account, extra = change(snapshot.account, ctx)
+        account.touched = True
+        derive(account)
+        check_invariants(account)
+        version = snapshot.version + 1
+        body = respond(account, version, extra)
+        items = (
+            [idempotency.put_item(user_id, idem.key_hash, idem.request_hash, status, body.encode())]
+            if idem
+            else []
+        )
+        try:
+            user_store.save(snapshot, account, items)
+            return Outcome(status, body, version)
+        except VersionConflict:
+            if if_match is not None:
+                raise _mismatch(None) from None
+            if time.monotonic() >= deadline:
+                raise ConcurrentModification(
+                    "the account kept changing while this request was applied; retry shortly",
+                    headers={"Retry-After": "1"},
+                ) from None
+            time.sleep(_backoff(attempt))
+            attempt += 1
+        except ConditionFailed:
+            # Another request with the same Idempotency-Key committed first: answer as it did.
+            if idem is not None and (replay := _replay(user_id, idem, respond)) is not None:
+                return replay
+            raise
+
+
+def read_account(user_id: str) -> tuple[Account, int]:
+    """The hydrated account; a new user's defaults (or any repair) are persisted once, racing
+    first reads included: the loser of the race reads the winner's data."""
+    while True:
+        snapshot = _load(user_id)
+        if not hydrate(snapshot.account, Context(user_id)):
+            return snapshot.account, snapshot.version
+        try:
+            return snapshot.account, user_store.save(snapshot, snapshot.account)
+        except VersionConflict:
+            continue
+
+
+def _load(user_id: str) -> user_store.Snapshot:
+    snapshot = user_store.load(user_id)
+    if snapshot is None:
+        # The authorizer let a session through for a user without data: the account is gone.
+        raise Unauthorized("this session's account no longer exists")
+    return snapshot
+
+
+def _replay(
+    user_id: str, idem: IdempotencyRequest, respond: Callable[[Account, int, Any], str]
+) -> Outcome | None:
+    record = idempotency.get(user_id, idem.key_hash)
+    if record is None:
+        return None
+    if record.request_hash != idem.request_hash:
+        raise IdempotencyKeyReused("this Idempotency-Key was used with a different request")
+    if record.body is not None:
+        version = json.loads(record.body).get("version", 0)
+        return Outcome(record.status, record.body.decode(), int(version), replayed=True)
+    account, version = read_account(user_id)
+    return Outcome(record.status, respond(account, version, None), version, replayed=True)
+
+
+def _mismatch(current: int | None) -> VersionMismatch:
+    detail = f" (current version: {current})" if current is not None else ""
+    return VersionMismatch(f"the data changed since the version in If-Match{detail}; reload and retry")
+
+
+def _backoff(attempt: int) -> float:
+    """Full jitter, 20 ms doubling up to 320 ms: spreads concurrent writers of one account."""
+    return random.uniform(0, min(0.32, 0.02 * 2**attempt))  # noqa: S311 - not security relevant
