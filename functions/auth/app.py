@@ -1,0 +1,84 @@
+"""/api/auth/*: sign-up, sign-in, verify (no session needed), session and sign-out (behind the
+authorizer). Each route parses its body, makes one service call and shapes the response."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+
+from ciq.auth.cookies import cleared_cookie, session_cookie
+from ciq.auth.models import SignInRequest, SignUpRequest, VerifyRequest
+from ciq.services import auth
+from ciq.settings import get_settings
+from ciq.web.api import Api, json_response
+from ciq.web.request import identity, json_object
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from ciq.contracts.base import ApiModel
+
+BODY_MAX_BYTES = 16 * 1024
+NO_STORE = {"Cache-Control": "no-store"}
+
+logger = Logger()
+api = Api(logger)
+
+
+@api.route("POST", "/api/auth/sign-up")
+def sign_up() -> Response[str]:
+    started = auth.start_sign_up(SignUpRequest.model_validate(_body()))
+    logger.info("sign-up code sent")
+    return _json(201, started)
+
+
+@api.route("POST", "/api/auth/sign-in")
+def sign_in() -> Response[str]:
+    started = auth.start_sign_in(SignInRequest.model_validate(_body()))
+    logger.info("sign-in code sent")
+    return _json(201, started)
+
+
+@api.route("POST", "/api/auth/verify")
+def verify() -> Response[str]:
+    opened = auth.verify(VerifyRequest.model_validate(_body()))
+    logger.info("session opened", extra={"user_id": opened.profile.user_id})
+    cookie = session_cookie(opened.token, get_settings().session_ttl_seconds)
+    return _json(200, opened, {"Set-Cookie": cookie})
+
+
+@api.route("GET", "/api/auth/session")
+def session() -> Response[str]:
+    caller = identity(_event())
+    return _json(200, auth.current_session(caller.user_id, caller.session_id))
+
+
+@api.route("POST", "/api/auth/sign-out")
+def sign_out() -> Response[str]:
+    caller = identity(_event())
+    auth.sign_out(caller.user_id, caller.session_id)
+    logger.info("session signed out", extra={"user_id": caller.user_id})
+    return Response(204, None, "", {**NO_STORE, "Set-Cookie": cleared_cookie()})
+
+
+def _json(status: int, model: ApiModel, headers: dict[str, str] | None = None) -> Response[str]:
+    # Auth answers carry tokens or profiles: never cached by a browser or a proxy.
+    return json_response(status, model.model_dump_json(), {**NO_STORE, **(headers or {})})
+
+
+def _body() -> dict[str, Any]:
+    return json_object(_event(), BODY_MAX_BYTES)
+
+
+def _event() -> dict[str, Any]:
+    return api.resolver.current_event.raw_event
+
+
+# log_event stays off whatever POWERTOOLS_LOGGER_LOG_EVENT says: bodies hold emails and codes,
+# headers hold session tokens.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handle(event, context)

@@ -1,0 +1,284 @@
+"""/api/auth/* use cases and the authorizer's session check (CONTRACT §4, §6, §9, §10).
+
+Sign-up and sign-in each issue a challenge: a code sent to the email, stored only as an HMAC, valid
+10 minutes and for 5 attempts. Verify spends the challenge and opens a session; for a sign-up it
+also creates the account, in the same transaction, so an unverified sign-up leaves nothing behind
+but the challenge, which expires."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from ciq.auth import clock, rate, tokens
+from ciq.auth.codes import code_digest, code_matches, new_code
+from ciq.auth.emails import email_hash
+from ciq.auth.models import ChallengeStarted, SessionOpened, SessionView
+from ciq.auth.secret import load_auth_secret
+from ciq.auth.sender import Purpose, sender_for
+from ciq.contracts.entities import Profile
+from ciq.domain.account import Account
+from ciq.errors import (
+    AccountExists,
+    AccountNotFound,
+    ChallengeExpired,
+    ChallengeLocked,
+    ConcurrentModification,
+    InternalError,
+    InvalidCode,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+)
+from ciq.settings import get_settings
+from ciq.store import auth_store, user_store
+from ciq.store.errors import ConditionFailed, VersionConflict
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+    from ciq.auth.models import SignInRequest, SignUpRequest, VerifyRequest
+    from ciq.auth.secret import AuthSecret
+    from ciq.settings import Settings
+
+CHALLENGE_SECONDS = 10 * 60
+MAX_ATTEMPTS = 5
+# Each lost race on the rate window means another challenge was admitted, so after
+# CHALLENGES_PER_WINDOW losses the window is full and the next read refuses properly.
+RATE_WRITE_TRIES = rate.CHALLENGES_PER_WINDOW + 2
+COMMIT_TRIES = 3
+
+# -- challenges -------------------------------------------------------------------------------------
+
+
+def start_sign_up(request: SignUpRequest) -> ChallengeStarted:
+    """409 account_exists when the email already has an account."""
+    secret = load_auth_secret()
+    email_key = email_hash(secret.pepper, request.email)
+    if auth_store.user_id_for_email(email_key) is not None:
+        raise AccountExists("an account with this email already exists; sign in instead")
+    pending = request.model_dump(by_alias=True)
+    return _issue_challenge(secret, "sign-up", request.email, email_key, sign_up=pending)
+
+
+def start_sign_in(request: SignInRequest) -> ChallengeStarted:
+    """404 account_not_found when no account has this email (the product's documented behaviour)."""
+    secret = load_auth_secret()
+    email_key = email_hash(secret.pepper, request.email)
+    user_id = auth_store.user_id_for_email(email_key)
+    if user_id is None:
+        raise AccountNotFound("no account has this email; sign up first")
+    return _issue_challenge(secret, "sign-in", request.email, email_key, user_id=user_id)
+
+
+def _issue_challenge(
+    secret: AuthSecret,
+    purpose: Purpose,
+    email: str,
+    email_key: str,
+    *,
+    user_id: str | None = None,
+    sign_up: dict[str, str] | None = None,
+) -> ChallengeStarted:
+    settings = get_settings()
+    now = clock.now()
+    _admit_challenge(email_key, now)
+    challenge_id = secrets.token_urlsafe(24)
+    code = new_code(settings.verification_mode)
+    expires_at = now + timedelta(seconds=CHALLENGE_SECONDS)
+    auth_store.put_challenge(
+        auth_store.ChallengeRecord(
+            challenge_id=challenge_id,
+            purpose=purpose,
+            email_hash=email_key,
+            code_digest=code_digest(secret.pepper, challenge_id, code),
+            expires_at=clock.iso(expires_at),
+            attempts=0,
+            user_id=user_id,
+            sign_up=sign_up,
+        ),
+        ttl=clock.epoch_seconds(expires_at),
+    )
+    sender_for(settings).send_code(email, code, purpose)
+    return ChallengeStarted(challenge_id=challenge_id, expires_at=clock.iso(expires_at))
+
+
+def _admit_challenge(email_key: str, now: datetime) -> None:
+    """429 rate_limited (with Retry-After) on the 6th challenge for one email within 15 minutes."""
+    now_ms = clock.epoch_millis(now)
+    for _ in range(RATE_WRITE_TRIES):
+        window = auth_store.get_rate_window(email_key)
+        admission = rate.admit(window.stamps, now_ms)
+        if not admission.admitted:
+            raise RateLimited(
+                f"too many codes were requested for this email; retry in {admission.retry_after} s",
+                headers={"Retry-After": str(admission.retry_after)},
+            )
+        ttl = (max(admission.stamps) // 1000) + rate.WINDOW_SECONDS
+        try:
+            auth_store.put_rate_window(email_key, admission.stamps, window.version, ttl)
+        except ConditionFailed:
+            continue  # another request for this email wrote first: read its window again
+        return
+    raise RateLimited(
+        "too many concurrent requests for this email; retry shortly", headers={"Retry-After": "1"}
+    )
+
+
+# -- verify -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """A challenge whose code matched, with what opening its session needs."""
+
+    settings: Settings
+    secret: AuthSecret
+    challenge: auth_store.ChallengeRecord
+    now: datetime
+
+
+def verify(request: VerifyRequest) -> SessionOpened:
+    """Spends the challenge and opens a session (creating the account first for a sign-up)."""
+    settings = get_settings()
+    secret = load_auth_secret()
+    challenge = auth_store.get_challenge(request.challenge_id)
+    if challenge is None or challenge.purpose not in ("sign-up", "sign-in"):
+        raise _challenge_not_found()
+    now = clock.now()
+    if now >= clock.parse_iso(challenge.expires_at):
+        raise ChallengeExpired("this code has expired; request a new one")
+    _count_attempt(challenge.challenge_id)
+    if not code_matches(secret.pepper, challenge.challenge_id, request.code, challenge.code_digest):
+        raise InvalidCode("the code is not correct")
+    verified = _Verified(settings, secret, challenge, now)
+    if challenge.purpose == "sign-up":
+        return _open_new_account(verified)
+    return _open_existing_account(verified)
+
+
+def _count_attempt(challenge_id: str) -> None:
+    result = auth_store.count_attempt(challenge_id, MAX_ATTEMPTS)
+    if result.outcome is auth_store.Attempt.GONE:
+        raise _challenge_not_found()
+    if result.outcome is auth_store.Attempt.REFUSED:
+        raise ChallengeLocked(f"this code was tried {MAX_ATTEMPTS} times and is locked; request a new one")
+
+
+def _open_new_account(verified: _Verified) -> SessionOpened:
+    fields = verified.challenge.sign_up or {}
+    user_id = secrets.token_urlsafe(16)
+    profile = Profile(
+        user_id=user_id,
+        email=fields["email"],
+        first_name=fields["firstName"],
+        last_name=fields["lastName"],
+        company=fields["company"],
+        phone=fields["phone"],
+        created_at=clock.iso(verified.now),
+    )
+    account_items = [
+        auth_store.email_item(verified.challenge.email_hash, user_id, profile.created_at),
+        user_store.new_user_item(Account(user_id=user_id, profile=profile)),
+    ]
+    return _open_session(verified, user_id, profile, account_items)
+
+
+def _open_existing_account(verified: _Verified) -> SessionOpened:
+    user_id = verified.challenge.user_id or ""
+    profile = auth_store.load_profile(user_id) if user_id else None
+    if profile is None:
+        raise AccountNotFound("no account has this email; sign up first")
+    return _open_session(verified, user_id, profile, [])
+
+
+def _open_session(
+    verified: _Verified, user_id: str, profile: Profile, account_items: list[TransactWriteItemTypeDef]
+) -> SessionOpened:
+    session_id = secrets.token_urlsafe(16)
+    ttl_seconds = verified.settings.session_ttl_seconds
+    issued = tokens.issue(verified.secret, user_id, session_id, verified.now, ttl_seconds)
+    session = auth_store.SessionRecord(
+        user_id=user_id,
+        session_id=session_id,
+        created_at=clock.iso(issued.issued_at),
+        expires_at=clock.iso(issued.expires_at),
+    )
+    challenge_id = verified.challenge.challenge_id
+    # The challenge is item 0, so "already used" is the transaction's first condition.
+    items = [
+        auth_store.consume_challenge_item(challenge_id),
+        *account_items,
+        auth_store.session_item(session, ttl=clock.epoch_seconds(issued.expires_at)),
+    ]
+    _commit(items, challenge_id, creates_account=bool(account_items))
+    return SessionOpened(token=issued.token, expires_at=session.expires_at, profile=profile)
+
+
+def _commit(items: list[TransactWriteItemTypeDef], challenge_id: str, *, creates_account: bool) -> None:
+    for _ in range(COMMIT_TRIES):
+        try:
+            auth_store.write_all(items)
+        except VersionConflict:
+            # The challenge was spent by a concurrent verify, or only touched (an attempt counted).
+            if not auth_store.challenge_exists(challenge_id):
+                raise _challenge_not_found() from None
+            continue
+        except ConditionFailed as failed:
+            if creates_account and failed.index == 1:
+                raise AccountExists(
+                    "an account with this email was created meanwhile; sign in instead"
+                ) from None
+            raise InternalError("the session could not be created") from failed
+        return
+    raise ConcurrentModification(
+        "the code is being verified by another request; retry", headers={"Retry-After": "1"}
+    )
+
+
+def _challenge_not_found() -> NotFound:
+    return NotFound("no such challenge, or its code was already used; request a new code")
+
+
+# -- sessions ---------------------------------------------------------------------------------------
+
+
+def authenticate(token: str | None) -> auth_store.SessionRecord:
+    """The live session a token opens. Unauthorized (with a reason safe to log) when the token is
+    missing, malformed, tampered with, signed by an unknown or retired key, expired, or its session
+    was signed out. A dependency outage raises DependencyUnavailable instead, never Unauthorized."""
+    if not token:
+        raise Unauthorized("no session token")
+    secret = load_auth_secret()
+    try:
+        claims = tokens.verify(token, secret, clock.now())
+    except tokens.InvalidToken as invalid:
+        raise Unauthorized(f"token rejected: {invalid.reason}") from None
+    return live_session(claims.sub, claims.sid)
+
+
+def live_session(user_id: str, session_id: str) -> auth_store.SessionRecord:
+    """The stored session, read now (a signed-out session is dead at once, whatever a cache says)."""
+    session = auth_store.get_session(user_id, session_id)
+    if session is None:
+        raise Unauthorized("session not found or signed out")
+    if clock.now() >= clock.parse_iso(session.expires_at):
+        raise Unauthorized("session expired")
+    return session
+
+
+def current_session(user_id: str, session_id: str) -> SessionView:
+    session = live_session(user_id, session_id)
+    profile = auth_store.load_profile(user_id)
+    if profile is None:
+        raise Unauthorized("session not found or signed out")
+    return SessionView(profile=profile, expires_at=session.expires_at)
+
+
+def sign_out(user_id: str, session_id: str) -> None:
+    """Idempotent: signing out a session that is already gone is not an error."""
+    auth_store.delete_session(user_id, session_id)
