@@ -18,7 +18,7 @@ import pytest
 from pydantic import ValidationError
 
 from ciq.auth import clock
-from ciq.settings import Settings, get_settings, reset_settings
+from ciq.settings import MisconfiguredError, Settings, get_settings, reset_settings
 from tests.conftest import (
     AUTH_SECRET_PARAM,
     EVENTS,
@@ -219,11 +219,12 @@ def test_fixed_mode_is_refused_on_production_stages(app: ModuleType, monkeypatch
         monkeypatch.setenv("VERIFICATION_MODE", "fixed")
         reset_settings()
         # When the settings are read, Then they are refused
-        with pytest.raises(ValidationError, match="VERIFICATION_MODE=fixed is refused"):
+        with pytest.raises(MisconfiguredError, match="VERIFICATION_MODE=fixed is refused"):
             get_settings()
-        # And the function refuses to work at all: no code is ever sent
-        with pytest.raises(ValidationError):
-            app.lambda_handler(api_event("auth-sign-up"), LambdaContext())
+        # And the function refuses to work at all (a 500, an operator's problem): no code is ever sent
+        response = app.lambda_handler(api_event("auth-sign-up"), LambdaContext())
+        assert response["statusCode"] == 500
+        assert json.loads(response["body"])["error"]["code"] == "internal_error"
         assert outbox() == []
     # And random codes on prod, or fixed codes elsewhere, are fine
     assert Settings.model_validate({"STAGE": "prod", "VERIFICATION_MODE": "random"}).stage == "prod"

@@ -8,7 +8,9 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ciq.errors import InternalError
 
 
 class Settings(BaseModel):
@@ -47,9 +49,17 @@ class Settings(BaseModel):
         return self
 
 
+class MisconfiguredError(InternalError):
+    """The function's environment is invalid: an operator problem (500, logged), never the caller's."""
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings.model_validate(dict(os.environ))
+    try:
+        return Settings.model_validate(dict(os.environ))
+    except ValidationError as error:
+        reasons = "; ".join(str(e["msg"]) for e in error.errors(include_url=False))
+        raise MisconfiguredError(f"the function is misconfigured: {reasons}") from None
 
 
 def reset_settings() -> None:

@@ -50,12 +50,21 @@ class Api:
         response = self.resolver.resolve(event, context)
         headers = response.setdefault("headers", {}) or {}
         response["headers"] = headers
-        headers.update(cors_headers(origin, get_settings()))
+        headers.update(self._cors(origin))
         return _maybe_gzip(response, _header(event, "accept-encoding"))
+
+    def _cors(self, origin: str | None) -> dict[str, str]:
+        try:
+            return cors_headers(origin, get_settings())
+        except AppError:
+            return {}  # misconfigured: the route already answered (and logged) a 500
 
     def _preflight(self, event: dict[str, Any], origin: str | None) -> dict[str, Any]:
         allowed = self.methods.get(str(event.get("resource", "")), set())
-        headers = preflight_headers(origin, sorted(allowed | {"OPTIONS"}), get_settings())
+        try:
+            headers = preflight_headers(origin, sorted(allowed | {"OPTIONS"}), get_settings())
+        except AppError:
+            headers = {}
         return {"statusCode": 204, "headers": headers, "body": "", "isBase64Encoded": False}
 
     def _install_error_handlers(self) -> None:
