@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import jwt
 import pytest
-from pydantic import ValidationError
 
 from ciq.auth import clock
 from ciq.settings import MisconfiguredError, Settings, get_settings, reset_settings
