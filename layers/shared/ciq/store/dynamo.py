@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 MAX_TRANSACTION_ITEMS = 100
+# DynamoDB refuses a transaction whose items total over 4 MB (ValidationException, which would be a 500).
+MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
+_ITEM_OVERHEAD_BYTES = 100  # the size below is an estimate: keep a margin per item
 _UNAVAILABLE = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -42,6 +45,12 @@ def transact(items: list[TransactWriteItemTypeDef]) -> None:
             f"this change would write {len(items)} items; at most {MAX_TRANSACTION_ITEMS} are written "
             "atomically: send it as smaller requests"
         )
+    size = sum(_transact_item_bytes(item) for item in items)
+    if size > MAX_TRANSACTION_BYTES:
+        raise PayloadTooLarge(
+            f"this change would write about {size // 1024} KB; at most {MAX_TRANSACTION_BYTES // 1024} KB "
+            "are written atomically: send it as smaller requests"
+        )
     try:
         dynamodb().transact_write_items(TransactItems=items)
     except ClientError as error:
@@ -60,6 +69,34 @@ def transact(items: list[TransactWriteItemTypeDef]) -> None:
         raise unavailable() from error
     except BotoCoreError as error:
         raise unavailable() from error
+
+
+def _transact_item_bytes(item: TransactWriteItemTypeDef) -> int:
+    """An upper estimate of what one transaction item counts toward the 4 MB (DynamoDB's item size:
+    attribute names plus values)."""
+    size = _ITEM_OVERHEAD_BYTES
+    for operation in item.values():
+        for part in ("Item", "Key", "ExpressionAttributeValues"):
+            attributes: dict[str, Any] = operation.get(part) or {}  # type: ignore[attr-defined]
+            size += sum(len(name.encode()) + _value_bytes(value) for name, value in attributes.items())
+    return size
+
+
+def _value_bytes(value: dict[str, Any]) -> int:
+    kind, data = next(iter(value.items()))
+    if kind in ("S", "N"):
+        return len(str(data).encode())
+    if kind == "B":
+        return len(data)
+    if kind == "L":
+        return 3 + sum(_value_bytes(v) for v in data)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + _value_bytes(v) for k, v in data.items())
+    if kind in ("SS", "NS"):
+        return sum(len(str(v).encode()) for v in data)
+    if kind == "BS":
+        return sum(len(v) for v in data)
+    return 1  # BOOL, NULL
 
 
 def query_all(**kwargs: Any) -> Iterator[dict[str, Any]]:

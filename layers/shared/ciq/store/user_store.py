@@ -45,10 +45,11 @@ class Snapshot:
 def load(user_id: str) -> Snapshot | None:
     """The user's account, or None when the user has no root item."""
     for attempt in range(TORN_READ_RETRIES):
+        if attempt:
+            time.sleep(0.01 * attempt)  # let the write in progress finish
         snapshot = _read(user_id)
         if snapshot is not _TORN:
             return snapshot  # type: ignore[return-value]
-        time.sleep(0.01 * (attempt + 1))
     raise ConcurrentModification(
         "the account is being written by another request; retry shortly", headers={"Retry-After": "1"}
     )
