@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck template-lint unit
+.PHONY: run test lint typecheck template-lint unit build validate
 
 $(STAMP): requirements-dev.txt layers/shared/requirements.txt
 	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
@@ -28,3 +28,10 @@ unit: $(STAMP)
 	$(PY) -m pytest
 
 test: lint typecheck template-lint unit
+
+# SAM CLI in its own venv (.venv-sam): `sam validate --lint`, and `sam build` with the built layer checked.
+validate:
+	@scripts/sam.sh validate
+
+build:
+	@scripts/sam.sh build

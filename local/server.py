@@ -1,0 +1,135 @@
+"""The HTTP side: a threading server on 127.0.0.1 (API Gateway serves requests concurrently, so
+does this), reading each request into an IncomingRequest and writing the gateway's answer, with one
+log line per request."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+
+from local.config import HOST
+from local.events import IncomingRequest
+from local.gateway import MAX_REQUEST_BODY_BYTES, Outcome
+from local.responses import internal_server_error
+
+if TYPE_CHECKING:
+    from local.gateway import LocalGateway
+    from local.responses import HttpResponse
+
+_CHUNK = 64 * 1024
+# Bodies past API Gateway's limit are read and thrown away so the client sees the 413; past this
+# much the connection is closed instead.
+_DRAIN_LIMIT = 64 * 1024 * 1024
+_HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "keep-alive"}
+_print_lock = threading.Lock()
+
+
+def log(line: str, *, error: bool = False) -> None:
+    with _print_lock:
+        print(line, file=sys.stderr if error else sys.stdout, flush=True)
+
+
+class LocalHttpServer(ThreadingHTTPServer):
+    daemon_threads = True  # an in-flight request never keeps Ctrl+C from stopping the run
+
+    def __init__(self, port: int, gateway: LocalGateway) -> None:
+        self.gateway = gateway
+        super().__init__((HOST, port), _RequestHandler)
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "ciq-local-api"
+    sys_version = ""
+    server: LocalHttpServer
+
+    def _serve(self) -> None:
+        started = time.monotonic()
+        path, _, query = self.path.partition("?")
+        try:
+            body = self._read_body()
+            request = IncomingRequest(
+                method=self.command,
+                path=path or "/",
+                query=query,
+                headers=list(self.headers.items()),
+                body=body,
+                source_ip=self.client_address[0],
+            )
+            outcome = self.server.gateway.handle(request)
+        except Exception:  # a bug in the local run must not leave the client hanging
+            traceback.print_exc(file=sys.stderr)
+            outcome = Outcome(
+                internal_server_error("local-run-error"), "the local run itself failed (traceback above)"
+            )
+        # Logged before the answer is written, so the line is there once a client has its answer.
+        _log_request(self.command, path, outcome, (time.monotonic() - started) * 1000)
+        self._write(outcome.response)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+    def _read_body(self) -> bytes:
+        """The body, or its first MAX+1 bytes when it is larger (enough for the gateway's 413)."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        kept = self.rfile.read(min(length, MAX_REQUEST_BODY_BYTES + 1))
+        self._discard(length - len(kept))
+        return kept
+
+    def _read_chunked(self) -> bytes:
+        kept = bytearray()
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return bytes(kept)
+            chunk = self.rfile.read(size)
+            self.rfile.readline()  # the CRLF after each chunk
+            if len(kept) <= MAX_REQUEST_BODY_BYTES:
+                kept.extend(chunk[: MAX_REQUEST_BODY_BYTES + 1 - len(kept)])
+
+    def _discard(self, remaining: int) -> None:
+        if remaining > _DRAIN_LIMIT:
+            self.close_connection = True
+            return
+        while remaining > 0:
+            read = len(self.rfile.read(min(_CHUNK, remaining)))
+            if read == 0:
+                return
+            remaining -= read
+
+    def _write(self, response: HttpResponse) -> None:
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers:
+                if name.lower() not in _HOP_BY_HOP:
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silences http.server's own stderr line; _log_request prints a better one."""
+
+
+def _log_request(method: str, path: str, outcome: Outcome, elapsed_ms: float) -> None:
+    first, _, rest = outcome.note.partition("\n")
+    suffix = f"  ({first})" if first else ""
+    log(f"{method} {path} {outcome.response.status} {elapsed_ms:.0f}ms{suffix}")
+    if rest:
+        log(rest, error=True)

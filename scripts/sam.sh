@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# SAM CLI for this repo: `scripts/sam.sh validate` (sam validate --lint) or `scripts/sam.sh build`
+# (validate, sam build, then check the built layer). Used by `make validate` and `make build`.
+#
+# Why it looks like this (docs/ops/local-run.md, "SAM build"):
+# * SAM CLI pins boto3/pydantic/click versions that clash with the app's, so it lives in its own
+#   venv (.venv-sam), never in .venv.
+# * `sam build` without a container looks for the runtime's interpreter (python3.13) on PATH; pyenv
+#   shims do not provide it, so the interpreter found by scripts/find-python.sh goes first on PATH.
+# * The layer targets arm64 (Metadata.BuildArchitecture): pip must fetch aarch64 wheels. A layer
+#   with x86_64 pydantic_core would import-fail on Lambda, so the build is checked, not trusted.
+# * Nothing here needs AWS credentials; `sam validate` only needs a region.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SAM_CLI_VERSION="1.170.0"
+SAM_VENV=".venv-sam"
+LAYER_DIR=".aws-sam/build/SharedLayer/python"
+RUNTIME_VERSION="3.13" # template.yaml Globals.Function.Runtime (python3.13)
+
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+export SAM_CLI_TELEMETRY=0
+
+log() { printf '[sam.sh] %s\n' "$*" >&2; }
+fail() { log "FAILED: $*"; exit 1; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
+
+runtime_python() {
+  local python
+  python="$(scripts/find-python.sh)"
+  "$python" -c "import sys; sys.exit(f'{sys.version_info[0]}.{sys.version_info[1]}' != '$RUNTIME_VERSION')" \
+    || fail "sam build needs python$RUNTIME_VERSION (the Lambda runtime); scripts/find-python.sh found $python"
+  echo "$python"
+}
+
+ensure_sam_cli() {
+  local python="$1" start
+  if [ -x "$SAM_VENV/bin/sam" ] && "$SAM_VENV/bin/sam" --version 2>/dev/null | grep -q "$SAM_CLI_VERSION"; then
+    return
+  fi
+  start="$(now)"
+  log "installing aws-sam-cli $SAM_CLI_VERSION into $SAM_VENV"
+  "$python" -m venv "$SAM_VENV"
+  "$SAM_VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+  "$SAM_VENV/bin/python" -m pip install -q --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION"
+  log "SAM CLI installed in $(elapsed "$start")"
+}
+
+sam_validate() {
+  local start
+  start="$(now)"
+  "$SAM_VENV/bin/sam" validate --lint --template template.yaml
+  log "sam validate --lint: ok in $(elapsed "$start")"
+}
+
+sam_build() {
+  local python="$1" start
+  start="$(now)"
+  # The runtime interpreter first on PATH, so SAM's PythonPipBuilder finds python3.13.
+  PATH="$(dirname "$python"):$PATH" "$SAM_VENV/bin/sam" build --template template.yaml
+  log "sam build: ok in $(elapsed "$start")"
+}
+
+# The ELF header says which CPU a shared object is for: e_machine 183 is AArch64, 62 is x86-64.
+elf_machine() {
+  "$1" -c 'import sys, struct
+data = open(sys.argv[1], "rb").read(20)
+machine = struct.unpack("<H", data[18:20])[0]
+print({183: "aarch64", 62: "x86_64"}.get(machine, f"e_machine={machine}"))' "$2"
+}
+
+check_layer() {
+  local python="$1" core_so arch
+  [ -d "$LAYER_DIR" ] || fail "$LAYER_DIR is missing: sam build did not build SharedLayer"
+  core_so="$(find "$LAYER_DIR/pydantic_core" -maxdepth 1 -name '_pydantic_core.*aarch64*.so' | head -n 1)"
+  [ -n "$core_so" ] || fail "no aarch64 _pydantic_core .so in $LAYER_DIR/pydantic_core (wrong wheel architecture)"
+  arch="$(elf_machine "$python" "$core_so")"
+  [ "$arch" = "aarch64" ] || fail "$core_so is built for $arch, not aarch64"
+  if find "$LAYER_DIR" -name '*.so' -path '*x86_64*' | grep -q .; then
+    fail "x86_64 shared objects in the arm64 layer: $(find "$LAYER_DIR" -name '*.so' -path '*x86_64*' | head -n 3)"
+  fi
+  # The Lambda runtime ships boto3/botocore; a copy in the layer would shadow it.
+  for sdk in boto3 botocore; do
+    [ ! -e "$LAYER_DIR/$sdk" ] || fail "$LAYER_DIR/$sdk is in the layer; the runtime's own SDK must be used"
+  done
+  log "layer ok: $(basename "$core_so") is ELF $arch; no boto3/botocore"
+  log "layer size: $(du -sh "$LAYER_DIR" | cut -f1) ($(find "$LAYER_DIR" -type f | wc -l) files)"
+}
+
+main() {
+  local command="${1:-build}" python
+  python="$(runtime_python)"
+  ensure_sam_cli "$python"
+  case "$command" in
+    validate) sam_validate ;;
+    build) sam_validate; sam_build "$python"; check_layer "$python" ;;
+    *) fail "usage: scripts/sam.sh validate|build" ;;
+  esac
+}
+
+main "$@"
