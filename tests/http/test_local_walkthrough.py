@@ -5,6 +5,10 @@ change it, read the change back."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
 import uuid
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -20,14 +24,9 @@ if TYPE_CHECKING:
     from tests.http.conftest import Throwaway
 
 ROOT = Path(__file__).resolve().parents[2]
-_MISSING = [f for f in ("functions/auth/app.py", "functions/user_data/app.py") if not (ROOT / f).is_file()]
+WALKTHROUGH = re.compile(r"<!-- walkthrough -->\s*```bash\n(.*?)```", re.S)
 
-pytestmark = [
-    *LOOPBACK_ONLY,
-    pytest.mark.skipif(
-        bool(_MISSING), reason=f"the walk-through needs {', '.join(_MISSING)}, not written yet"
-    ),
-]
+pytestmark = LOOPBACK_ONLY
 
 
 def code_from_outbox(outbox: Path, email: str) -> str:
@@ -94,3 +93,25 @@ def test_sign_up_verify_read_and_change_the_data(real_api: Throwaway) -> None:
     assert [w["name"] for w in after["data"]["workspaces"]] == ["My Workspace", "Second"]
     assert after["version"] == mutated["version"] > by_cookie["version"]
     assert "[outbox] verification code for" in real_api.server.output()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the README walk-through uses curl")
+def test_the_readme_walkthrough_answers_as_written(real_api: Throwaway) -> None:
+    # Given the README's walk-through, exactly as written, and its expected outputs (`# → value`)
+    script = WALKTHROUGH.search((ROOT / "README.md").read_text())
+    assert script, "README.md has no <!-- walkthrough --> bash block"
+    expected = [line.split("# → ", 1)[1] for line in script.group(1).splitlines() if "# → " in line]
+    assert len(expected) >= 3
+    # When a developer runs it against the local API (a fresh email: the server outlives one test)
+    text = script.group(1).replace("ada@example.com", f"ada-{uuid.uuid4().hex[:8]}@example.com")
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", text],
+        env={"PATH": os.environ["PATH"], "BASE": real_api.server.url, "NO_PROXY": "*"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # Then every step succeeds and prints what the README says
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == expected
