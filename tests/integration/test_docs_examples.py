@@ -50,8 +50,16 @@ def matches(expected: Any, actual: Any, where: str = "") -> list[str]:
     if isinstance(expected, list):
         open_ended = bool(expected) and expected[-1] == ANY
         items = expected[:-1] if open_ended else expected
-        if not isinstance(actual, list) or (len(actual) != len(items) and not open_ended) or len(actual) < len(items):
-            return [f"{where}: expected {len(items)} items{' or more' if open_ended else ''}, got {actual!r}"[:300]]
+        if (
+            not isinstance(actual, list)
+            or (len(actual) != len(items) and not open_ended)
+            or len(actual) < len(items)
+        ):
+            return [
+                f"{where}: expected {len(items)} items{' or more' if open_ended else ''}, got {actual!r}"[
+                    :300
+                ]
+            ]
         return [p for i, item in enumerate(items) for p in matches(item, actual[i], f"{where}/{i}")]
     return [] if expected == actual else [f"{where}: expected {expected!r}, got {actual!r}"]
 
