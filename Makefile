@@ -22,7 +22,7 @@ typecheck: $(STAMP)
 	$(PY) -m mypy layers/shared/ciq functions local
 
 template-lint: $(STAMP)
-	$(PY) -m cfnlint template.yaml
+	$(VENV)/bin/cfn-lint template.yaml
 
 unit: $(STAMP)
 	$(PY) -m pytest

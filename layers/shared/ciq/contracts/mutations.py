@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, StringConstraints, ValidationError, model_validator
+from pydantic import Field, StringConstraints, ValidationError, ValidationInfo, field_validator
 
 from ciq.contracts.base import ApiModel, Description, EntityId, ImageRef, Name, Phone, ProposedId
 from ciq.contracts.entities import (
@@ -26,12 +26,13 @@ AddedVia = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 class _Mutation(ApiModel):
     nullable: ClassVar[frozenset[str]] = frozenset()
 
-    @model_validator(mode="after")
-    def _null_only_where_clearable(self) -> Any:
-        for name in self.model_fields_set:
-            if getattr(self, name) is None and name not in self.nullable:
-                raise ValueError(f"{_camel(name)} may be left out but not null")
-        return self
+    @field_validator("*", mode="after")
+    @classmethod
+    def _null_only_where_clearable(cls, value: Any, info: ValidationInfo) -> Any:
+        # A field validator (not a model validator) so that the 422 points at the field: /name.
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError(f"{_camel(info.field_name or '')} may be left out but not null")
+        return value
 
 
 def _camel(name: str) -> str:

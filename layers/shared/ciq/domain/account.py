@@ -89,6 +89,19 @@ class Account:
             ids.update(item.id for item in items)
         return ids
 
+    def sort_by_creation(self) -> None:
+        """KBs, agents and connections in creation order (CONTRACT §9), ties in workspace order:
+        exactly the order the store reads them back in, so that a write answers what a read returns
+        (an import may list entities in any order; a batch may reorder workspaces it just created)."""
+        position = {w.id: i for i, w in enumerate(self.workspaces)}
+
+        def key(item: KnowledgeBase | Agent | Connection) -> tuple[str, int]:
+            return item.created_at, position.get(item.workspace_id, len(position))
+
+        self.knowledge_bases.sort(key=key)
+        self.agents.sort(key=key)
+        self.connections.sort(key=key)
+
     def to_user_data(self) -> UserData:
         return UserData(
             schema_version=self.schema_version,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from ciq.domain.defaults import DEFAULT_AGENT_ID, DEFAULT_KB_ID, DEFAULT_WORKSPACE_ID
 from ciq.errors import Detail, IdTaken
 
 if TYPE_CHECKING:
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from ciq.domain.account import Account
 
 _ALPHABET = string.ascii_lowercase + string.digits
+# The canonical ids (CONTRACT §1) a client may not propose: only the server places them.
+RESERVED_IDS = frozenset({DEFAULT_WORKSPACE_ID, DEFAULT_KB_ID, DEFAULT_AGENT_ID})
 
 
 def utc_now() -> str:
@@ -37,6 +40,10 @@ class Context:
         """A fresh id, or the client's proposal when it is unused in this account (409 otherwise)."""
         taken = account.all_ids()
         if proposed is not None:
+            if proposed in RESERVED_IDS:
+                # Kept free so that Get Started can always recreate its target in place (onboarding.py).
+                message = f"id {proposed!r} is reserved for the account's default workspace, KB and agent"
+                raise IdTaken(message, [Detail(pointer, "reserved", message)])
             if proposed in taken:
                 message = f"id {proposed!r} is already used in this account"
                 raise IdTaken(message, [Detail(pointer, "id_taken", message)])

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ciq.contracts.base import MAX_CONNECTIONS_PER_AGENT
 from ciq.contracts.entities import Agent, Connection, Group, KbDraftState, KnowledgeBase, Workspace
 from ciq.domain.account import Account
+from ciq.domain.defaults import DEFAULT_AGENT_ID, DEFAULT_KB_ID, DEFAULT_WORKSPACE_ID
 from ciq.domain.derive import derive
 from ciq.domain.hydrate import assign_orphan_connections, hydrate
 from ciq.domain.invariants import check_invariants
@@ -43,6 +44,7 @@ def imported_account(current: Account, doc: ImportDocument, ctx: Context) -> Acc
     _add_agents(account, doc, ctx)
     _add_connections(account, doc, ctx)
     _add_node_positions(account, doc)
+    account.sort_by_creation()  # before hydration, whose repairs pick the oldest KB / agent
     hydrate(account, ctx)
     assign_orphan_connections(account, ctx)
     _fill_kb_owned_links(account)
@@ -85,13 +87,22 @@ def _add_workspaces(account: Account, doc: ImportDocument, ctx: Context) -> None
                 group_id=w.group_id or "default",
                 owner_id=account.user_id,
                 image=w.image,
-                # Dangling defaults are repaired by hydration (the first KB / oldest agent).
-                default_kb_id=w.default_kb_id or "",
-                default_agent_id=w.default_agent_id or "",
+                # Dangling defaults are repaired by hydration (the first KB / oldest agent); a missing
+                # one (legacy documents have no defaultAgentId) is a valid id that hydration uses for
+                # the KB or agent it adds when the workspace has none: the canonical ids for ws-1.
+                default_kb_id=w.default_kb_id or _missing_default(w.id, DEFAULT_KB_ID, "kb", account, ctx),
+                default_agent_id=w.default_agent_id
+                or _missing_default(w.id, DEFAULT_AGENT_ID, "agent", account, ctx),
                 created_at=w.created_at or ctx.now,
                 updated_at=w.updated_at or ctx.now,
             )
         )
+
+
+def _missing_default(workspace_id: str, canonical: str, prefix: str, account: Account, ctx: Context) -> str:
+    if workspace_id == DEFAULT_WORKSPACE_ID:
+        return canonical
+    return ctx.claim_id(account, prefix, None)
 
 
 def _add_knowledge_bases(account: Account, doc: ImportDocument, ctx: Context) -> None:

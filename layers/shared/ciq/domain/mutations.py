@@ -255,7 +255,11 @@ def agent_delete(account: Account, ctx: Context, mut: m.AgentDelete) -> Result:
 
 
 # -- connections -------------------------------------------------------------------------------------
-def connection_create(account: Account, ctx: Context, mut: m.ConnectionCreate) -> Result:
+def connection_create(
+    account: Account, ctx: Context, mut: m.ConnectionCreate, *, start_agent_id: str | None = None
+) -> Result:
+    """`start_agent_id`: where the assignment rule starts instead of the workspace's default agent
+    (Get Started starts at its target agent, CONTRACT §10 "Onboarding")."""
     workspace = account.workspace(mut.workspace_id)
     family = mut.family
     check_family_fields(family, mut.platform, mut.phone_number, mut.compliance is not None, creating=True)
@@ -273,7 +277,13 @@ def connection_create(account: Account, ctx: Context, mut: m.ConnectionCreate) -
     )
     if family.agent_managed:
         connection.agent_id = _choose_agent(
-            account, ctx, workspace, agent_id=mut.agent_id, kb_id=mut.knowledge_base_id, connection=None
+            account,
+            ctx,
+            workspace,
+            agent_id=mut.agent_id,
+            kb_id=mut.knowledge_base_id,
+            connection=None,
+            start_agent_id=start_agent_id,
         ).id
     else:
         if mut.agent_id is not None:
@@ -339,6 +349,7 @@ def _choose_agent(
     agent_id: str | None,
     kb_id: str | None,
     connection: Connection | None,
+    start_agent_id: str | None = None,
 ) -> Agent:
     """The agent for an agent-managed connection: the one named (with room), else the assignment
     rule, restricted to the KB when one is named."""
@@ -356,7 +367,14 @@ def _choose_agent(
         current = account.agent(connection.agent_id)
         if current.knowledge_base_id == kb.id:
             return current  # already served from that KB: nothing moves
-    return assign_agent(account, ctx, workspace.id, kb_id=kb.id if kb else None, ignoring=ignoring)
+    return assign_agent(
+        account,
+        ctx,
+        workspace.id,
+        start_agent_id=start_agent_id,
+        kb_id=kb.id if kb else None,
+        ignoring=ignoring,
+    )
 
 
 def _kb_in(account: Account, workspace: Workspace, kb_id: str) -> KnowledgeBase:

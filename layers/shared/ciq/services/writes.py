@@ -96,12 +96,17 @@ def run_write(
         hydrate(snapshot.account, ctx)
         account, extra = change(snapshot.account, ctx)
         account.touched = True
+        account.sort_by_creation()
         derive(account)
         check_invariants(account)
         version = snapshot.version + 1
         body = respond(account, version, extra)
         items = (
-            [idempotency.put_item(user_id, idem.key_hash, idem.request_hash, status, body.encode())]
+            [
+                idempotency.put_item(
+                    user_id, idem.key_hash, idem.request_hash, status, body.encode(), version=version
+                )
+            ]
             if idem
             else []
         )
@@ -138,6 +143,14 @@ def read_account(user_id: str) -> tuple[Account, int]:
             continue
 
 
+def peek_account(user_id: str) -> tuple[Account, int]:
+    """The hydrated account and its stored version, hydration kept in memory: for reads that must
+    never write (GET /api/setup-status computes a new user's status from defaults not yet stored)."""
+    snapshot = _load(user_id)
+    hydrate(snapshot.account, Context(user_id))
+    return snapshot.account, snapshot.version
+
+
 def _load(user_id: str) -> user_store.Snapshot:
     snapshot = user_store.load(user_id)
     if snapshot is None:
@@ -155,7 +168,7 @@ def _replay(
     if record.request_hash != idem.request_hash:
         raise IdempotencyKeyReused("this Idempotency-Key was used with a different request")
     if record.body is not None:
-        version = json.loads(record.body).get("version", 0)
+        version = record.version if record.version is not None else json.loads(record.body).get("version", 0)
         return Outcome(record.status, record.body.decode(), int(version), replayed=True)
     account, version = read_account(user_id)
     return Outcome(record.status, respond(account, version, None), version, replayed=True)

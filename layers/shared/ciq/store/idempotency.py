@@ -24,6 +24,9 @@ class IdempotencyRecord:
     status: int
     body: bytes | None  # None when the first answer was too large to keep: replay re-reads the data
     expires_at: int
+    # The version the first answer carried in its ETag (None in records written before it was kept;
+    # their body holds it). Not every route puts the version in the body (setup-status does not).
+    version: int | None = None
 
 
 def get(user_id: str, key_hash: str, now: float | None = None) -> IdempotencyRecord | None:
@@ -40,11 +43,12 @@ def get(user_id: str, key_hash: str, now: float | None = None) -> IdempotencyRec
         status=int(item["status"]["N"]),
         body=decode_body(item) if ("j" in item or "z" in item) else None,
         expires_at=int(item["expiresAt"]["N"]),
+        version=int(item["version"]["N"]) if "version" in item else None,
     )
 
 
 def put_item(
-    user_id: str, key_hash: str, request_hash: str, status: int, body: bytes
+    user_id: str, key_hash: str, request_hash: str, status: int, body: bytes, *, version: int
 ) -> TransactWriteItemTypeDef:
     now = int(time.time())
     expires_at = now + RETENTION_SECONDS
@@ -60,6 +64,7 @@ def put_item(
                 "sk": {"S": keys.idempotency_sk(key_hash)},
                 "requestHash": {"S": request_hash},
                 "status": {"N": str(status)},
+                "version": {"N": str(version)},
                 "expiresAt": {"N": str(expires_at)},
                 "ttl": {"N": str(expires_at)},
                 **stored_body,

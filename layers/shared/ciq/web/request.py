@@ -54,7 +54,8 @@ def json_body(event: dict[str, Any], limit: int) -> Any:
         raise InvalidJson("the request body is empty; a JSON object is expected")
     try:
         return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        # RecursionError: a body nested deeper than the parser's stack is bad input, not a 500.
         raise InvalidJson(f"the request body is not valid JSON ({_reason(error)})") from error
 
 
@@ -68,4 +69,6 @@ def json_object(event: dict[str, Any], limit: int) -> dict[str, Any]:
 def _reason(error: Exception) -> str:
     if isinstance(error, json.JSONDecodeError):
         return f"{error.msg} at line {error.lineno} column {error.colno}"
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
     return "not UTF-8"
