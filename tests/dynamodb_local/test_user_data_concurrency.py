@@ -72,13 +72,20 @@ def test_concurrent_if_match_writes_one_wins_the_rest_get_412(local_table: None)
     def rename(n: int) -> tuple[int, dict[str, str], Any]:
         body = {"type": "workspace.update", "workspaceId": "ws-1", "name": f"Name {n}"}
         return invoke(
-            app, api_event("user-data-post", body=body, user_id=user_id, headers={"If-Match": '"1"'})
+            app,
+            api_event(
+                "user-data-post",
+                body=body,
+                user_id=user_id,
+                headers={"If-Match": '"1"', "Idempotency-Key": f"rename-{n}"},
+            ),
         )
 
-    statuses = sorted(status for status, _, _ in call_at_once(WRITERS, rename))
+    answers = call_at_once(WRITERS, rename)
+    statuses = sorted(status for status, _, _ in answers)
 
     # Then exactly one lands and the others are told the version moved
-    assert statuses == [200] + [412] * (WRITERS - 1)
+    assert statuses == [200] + [412] * (WRITERS - 1), answers
     assert invoke(app, api_event("user-data-get", user_id=user_id))[1]["ETag"] == '"2"'
 
 

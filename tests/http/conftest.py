@@ -56,6 +56,15 @@ class LocalServer:
     def errors(self) -> str:
         return "".join(self.stderr)
 
+    def wait_for_error(self, text: str, timeout: float = 5.0) -> bool:
+        """stderr is drained by a thread: a line written just before a response may arrive after it."""
+        deadline = time.monotonic() + timeout
+        while text not in self.errors():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

@@ -344,7 +344,7 @@ def test_a_raising_handler_is_a_502_internal_server_error(throwaway: Throwaway) 
     # Then API Gateway's 502 comes back and the traceback went to the server's stderr
     assert response.status_code == 502
     assert response.json() == {"message": "Internal server error"}
-    assert "RuntimeError: the handler blew up" in throwaway.server.errors()
+    assert throwaway.server.wait_for_error("RuntimeError: the handler blew up"), throwaway.server.errors()
 
 
 def test_a_malformed_proxy_response_is_a_502(throwaway: Throwaway) -> None:
