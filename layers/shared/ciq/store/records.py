@@ -4,8 +4,6 @@ Derived fields are never stored; the domain recomputes them after every load."""
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from pydantic import BaseModel, ConfigDict
 
 from ciq.contracts.entities import (
@@ -82,28 +80,22 @@ def workspace_records(account: Account) -> dict[str, WorkspaceRecord]:
     return records
 
 
-_Created = TypeVar("_Created", KnowledgeBase, Agent, Connection)
-
-
-def by_creation(items: list[_Created]) -> list[_Created]:
-    """Stable: items created in the same millisecond keep their workspace order."""
-    return sorted(items, key=lambda item: item.created_at)
-
-
 def assemble(user_id: str, root: RootRecord, records: list[WorkspaceRecord]) -> Account:
     """Joins the items back into one account. Lists come out in creation order across workspaces."""
 
-    return Account(
+    account = Account(
         user_id=user_id,
         profile=root.profile,
         schema_version=root.schema_version,
         groups=list(root.groups),
         workspaces=[r.workspace for r in records],
-        knowledge_bases=by_creation([kb for r in records for kb in r.knowledge_bases]),
-        agents=by_creation([a for r in records for a in r.agents]),
-        connections=by_creation([c for r in records for c in r.connections]),
+        knowledge_bases=[kb for r in records for kb in r.knowledge_bases],
+        agents=[a for r in records for a in r.agents],
+        connections=[c for r in records for c in r.connections],
         node_positions={r.workspace.id: dict(r.node_positions) for r in records if r.node_positions},
         setup=root.setup,
         initialized=root.initialized,
         touched=root.touched,
     )
+    account.sort_by_creation()
+    return account
