@@ -18,7 +18,12 @@ from tests.conftest import ROOT, api_event, invoke, load_function
 
 ANY = "…"
 EXAMPLE = re.compile(r"<!-- example -->\s*```http\n(.*?)```\s*```http\n(.*?)```", re.S)
-PAGES = {"docs/api/user-data.md": {"/api/user-data": ("user_data", "user-data-get")}}
+USER_DATA = {"/api/user-data": ("user_data", "user-data-get")}
+PAGES = {
+    "docs/api/user-data.md": USER_DATA,
+    # Setup-status examples also train the KB and show the shared connections through /api/user-data.
+    "docs/api/setup-status.md": {"/api/setup-status": ("setup_status", "setup-status-get"), **USER_DATA},
+}
 
 
 def parse_request(text: str) -> tuple[str, str, dict[str, str], Any]:

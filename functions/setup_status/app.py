@@ -1,0 +1,56 @@
+"""/api/setup-status: GET the caller's Get Started status, PATCH it with one lifecycle mutation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+
+from ciq.contracts.base import BODY_MAX_BYTES
+from ciq.services import setup_status
+from ciq.services.writes import idempotency_request, parse_if_match
+from ciq.web.api import Api, json_response
+from ciq.web.request import header, identity, json_body
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+PATH = "/api/setup-status"
+logger = Logger()
+api = Api(logger)
+
+
+@api.route("GET", PATH)
+def read() -> Response[str]:
+    caller = identity(_event())
+    body, version = setup_status.read(caller.user_id, caller.session_id)
+    return json_response(200, body, {"ETag": f'"{version}"', "Cache-Control": "no-store"})
+
+
+@api.route("PATCH", PATH)
+def mutate() -> Response[str]:
+    event = _event()
+    caller = identity(event)
+    payload = json_body(event, BODY_MAX_BYTES)
+    outcome = setup_status.mutate(
+        caller.user_id,
+        caller.session_id,
+        payload,
+        if_match=parse_if_match(header(event, "If-Match")),
+        idem=idempotency_request(header(event, "Idempotency-Key"), "PATCH", PATH, payload),
+    )
+    headers = {"ETag": f'"{outcome.version}"', "Cache-Control": "no-store"}
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(outcome.status, outcome.body, headers)
+
+
+def _event() -> dict[str, Any]:
+    return api.resolver.current_event.raw_event
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handle(event, context)

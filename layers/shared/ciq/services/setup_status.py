@@ -1,0 +1,43 @@
+"""/api/setup-status use cases: read the setup status (never writing), apply one lifecycle mutation
+through the shared write flow (version, If-Match, Idempotency-Key, retries, invariants)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ciq.contracts.setup_status import parse_setup_mutation
+from ciq.domain.onboarding import apply_setup_mutation, setup_status
+from ciq.services.writes import IdempotencyRequest, Outcome, peek_account, run_write
+
+if TYPE_CHECKING:
+    from ciq.domain.account import Account
+    from ciq.domain.context import Context
+
+
+def status_body(account: Account, session_id: str) -> str:
+    return setup_status(account, session_id).model_dump_json()
+
+
+def read(user_id: str, session_id: str) -> tuple[str, int]:
+    """A new user's status is computed from defaults held in memory: GET never writes (CONTRACT §10
+    "Reads"), so its version is the stored one (0 before the first write or user-data read)."""
+    account, version = peek_account(user_id)
+    return status_body(account, session_id), version
+
+
+def mutate(
+    user_id: str, session_id: str, payload: Any, *, if_match: int | None, idem: IdempotencyRequest | None
+) -> Outcome:
+    mutation = parse_setup_mutation(payload)
+
+    def change(account: Account, ctx: Context) -> tuple[Account, None]:
+        apply_setup_mutation(account, ctx, mutation, session_id)
+        return account, None
+
+    return run_write(
+        user_id,
+        change,
+        lambda account, _version, _extra: status_body(account, session_id),
+        if_match=if_match,
+        idem=idem,
+    )
