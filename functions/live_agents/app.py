@@ -1,0 +1,95 @@
+"""/api/live-agents: list the caller's agents (synced with the live-agents service), create, update
+and delete one. See docs/api/live-agents.md."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+
+from ciq.contracts.base import BODY_MAX_BYTES
+from ciq.errors import invalid
+from ciq.services import live_agents
+from ciq.services.writes import Outcome, idempotency_request, parse_if_match
+from ciq.web.api import Api, json_response
+from ciq.web.request import header, identity, json_body, raw_body
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+PATH = "/api/live-agents"
+AGENT_PATH = "/api/live-agents/{agentId}"
+logger = Logger()
+api = Api(logger)
+
+
+@api.route("GET", PATH)
+def read() -> Response[str]:
+    event = _event()
+    body, version = live_agents.list_agents(identity(event).user_id, event.get("queryStringParameters"))
+    return json_response(200, body, {"ETag": f'"{version}"', "Cache-Control": "no-store"})
+
+
+@api.route("POST", PATH)
+def create() -> Response[str]:
+    event = _event()
+    payload = json_body(event, BODY_MAX_BYTES)
+    outcome = live_agents.create(
+        identity(event).user_id,
+        payload,
+        if_match=parse_if_match(header(event, "If-Match")),
+        idem=idempotency_request(header(event, "Idempotency-Key"), "POST", PATH, payload),
+    )
+    return _written(outcome)
+
+
+@api.route("PATCH", AGENT_PATH)
+def update(**_path: str) -> Response[str]:  # Powertools passes {agentId}; read from the event
+    event = _event()
+    agent_id = _agent_id(event)
+    payload = json_body(event, BODY_MAX_BYTES)
+    outcome = live_agents.update(
+        identity(event).user_id,
+        agent_id,
+        payload,
+        if_match=parse_if_match(header(event, "If-Match")),
+        idem=idempotency_request(header(event, "Idempotency-Key"), "PATCH", f"{PATH}/{agent_id}", payload),
+    )
+    return _written(outcome)
+
+
+@api.route("DELETE", AGENT_PATH)
+def delete(**_path: str) -> Response[str]:  # Powertools passes {agentId}; read from the event
+    event = _event()
+    agent_id = _agent_id(event)
+    if raw_body(event, BODY_MAX_BYTES).strip():
+        raise invalid("", "DELETE takes no body", "extra_forbidden")
+    outcome = live_agents.delete(
+        identity(event).user_id,
+        agent_id,
+        if_match=parse_if_match(header(event, "If-Match")),
+        idem=idempotency_request(header(event, "Idempotency-Key"), "DELETE", f"{PATH}/{agent_id}", None),
+    )
+    return _written(outcome)
+
+
+def _written(outcome: Outcome) -> Response[str]:
+    headers = {"ETag": f'"{outcome.version}"', "Cache-Control": "no-store"}
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(outcome.status, outcome.body, headers)
+
+
+def _agent_id(event: dict[str, Any]) -> str:
+    return str((event.get("pathParameters") or {}).get("agentId") or "")
+
+
+def _event() -> dict[str, Any]:
+    return api.resolver.current_event.raw_event
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handle(event, context)
