@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck template-lint unit build validate
+.PHONY: run test lint typecheck template-lint unit build validate smoke bench
 
 $(STAMP): requirements-dev.txt layers/shared/requirements.txt
 	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
@@ -19,7 +19,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 typecheck: $(STAMP)
-	$(PY) -m mypy layers/shared/ciq functions local
+	$(PY) -m mypy layers/shared/ciq functions local bench
 
 template-lint: $(STAMP)
 	$(VENV)/bin/cfn-lint template.yaml
@@ -35,3 +35,15 @@ validate:
 
 build:
 	@scripts/sam.sh build
+
+# Cold start, warm latency and DynamoDB capacity, measured side by side on this machine; rewrites the
+# generated part of docs/performance.md (a few minutes). Never part of `make test`.
+bench: $(STAMP)
+	$(PY) -m bench
+
+# The README walk-through against any stage, as a new user: `make smoke BASE=<url>` (default the
+# local run). Standard library only, so no venv; fixed-code stages only unless SMOKE_CODE_MODE=ask
+# (docs/ops/deploy.md, "Smoke test").
+BASE ?= http://localhost:3000
+smoke:
+	@"$$(scripts/find-python.sh)" scripts/smoke.py --base "$(BASE)"

@@ -10,12 +10,15 @@
 # * The layer targets arm64 (Metadata.BuildArchitecture): pip must fetch aarch64 wheels. A layer
 #   with x86_64 pydantic_core would import-fail on Lambda, so the build is checked, not trusted.
 # * Nothing here needs AWS credentials; `sam validate` only needs a region.
+# * Bytecode is compiled into the build (docs/performance.md): Lambda's /var/task and /opt are
+#   read-only, so a zip without .pyc compiles every module from source on every cold start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SAM_CLI_VERSION="1.170.0"
 SAM_VENV=".venv-sam"
-LAYER_DIR=".aws-sam/build/SharedLayer/python"
+BUILD_DIR=".aws-sam/build"
+LAYER_DIR="$BUILD_DIR/SharedLayer/python"
 RUNTIME_VERSION="3.13" # template.yaml Globals.Function.Runtime (python3.13)
 
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
@@ -62,6 +65,31 @@ sam_build() {
   log "sam build: ok in $(elapsed "$start")"
 }
 
+# .pyc for every module of the layer and the functions, written by the runtime's interpreter: a .pyc
+# is only read by the Python minor version that wrote it (cpython-313). `unchecked-hash`: the .pyc is
+# used without comparing it to its source's mtime, which a zip keeps only to 2 s (a mismatch would
+# mean compiling from source again, on every cold start); the built files never change after this.
+compile_bytecode() {
+  local python="$1" start
+  start="$(now)"
+  "$python" -m compileall -q -j 0 --invalidation-mode unchecked-hash "$BUILD_DIR" >/dev/null \
+    || fail "python -m compileall $BUILD_DIR"
+  log "bytecode: $(find "$BUILD_DIR" -name "*.cpython-${RUNTIME_VERSION/./}.pyc" | wc -l) .pyc files in $(elapsed "$start")"
+}
+
+check_bytecode() {
+  local tag="cpython-${RUNTIME_VERSION/./}" app
+  [ -f "$LAYER_DIR/ciq/__pycache__/__init__.$tag.pyc" ] || fail "no $tag bytecode for the layer's ciq package"
+  [ -f "$LAYER_DIR/pydantic/__pycache__/main.$tag.pyc" ] || fail "no $tag bytecode for the layer's pydantic"
+  for app in "$BUILD_DIR"/*/app.py; do
+    [ -f "$(dirname "$app")/__pycache__/app.$tag.pyc" ] || fail "no $tag bytecode for $app"
+  done
+  if find "$BUILD_DIR" -name '*.pyc' ! -name "*.$tag.pyc" | grep -q .; then
+    fail ".pyc of another Python in the build: $(find "$BUILD_DIR" -name '*.pyc' ! -name "*.$tag.pyc" | head -n 3)"
+  fi
+  log "bytecode ok: $tag for the layer and every function"
+}
+
 # The ELF header says which CPU a shared object is for: e_machine 183 is AArch64, 62 is x86-64.
 elf_machine() {
   "$1" -c 'import sys, struct
@@ -84,7 +112,11 @@ check_layer() {
   for sdk in boto3 botocore; do
     [ ! -e "$LAYER_DIR/$sdk" ] || fail "$LAYER_DIR/$sdk is in the layer; the runtime's own SDK must be used"
   done
-  log "layer ok: $(basename "$core_so") is ELF $arch; no boto3/botocore"
+  # Only the runtime dependencies (layers/shared/requirements.txt): nothing of requirements-dev.txt.
+  for dev in pytest _pytest moto hypothesis mypy ruff cfnlint yaml aws_xray_sdk; do
+    [ ! -e "$LAYER_DIR/$dev" ] || fail "$LAYER_DIR/$dev is in the layer; it is a dev/test dependency"
+  done
+  log "layer ok: $(basename "$core_so") is ELF $arch; no boto3/botocore; no dev/test packages"
   log "layer size: $(du -sh "$LAYER_DIR" | cut -f1) ($(find "$LAYER_DIR" -type f | wc -l) files)"
 }
 
@@ -94,7 +126,13 @@ main() {
   ensure_sam_cli "$python"
   case "$command" in
     validate) sam_validate ;;
-    build) sam_validate; sam_build "$python"; check_layer "$python" ;;
+    build)
+      sam_validate
+      sam_build "$python"
+      compile_bytecode "$python"
+      check_layer "$python"
+      check_bytecode
+      ;;
     *) fail "usage: scripts/sam.sh validate|build" ;;
   esac
 }

@@ -3,6 +3,7 @@ authorizer). Each route parses its body, makes one service call and shapes the r
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -11,12 +12,16 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from ciq.auth.cookies import cleared_cookie, session_cookie
 from ciq.auth.models import SignInRequest, SignUpRequest, VerifyRequest
+from ciq.errors import AppError
+from ciq.metrics import Event, flushed, record
 from ciq.services import auth
 from ciq.settings import get_settings
 from ciq.web.api import Api, json_response
 from ciq.web.request import identity, json_object
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from ciq.contracts.base import ApiModel
@@ -37,14 +42,18 @@ def sign_up() -> Response[str]:
 
 @api.route("POST", "/api/auth/sign-in")
 def sign_in() -> Response[str]:
-    started = auth.start_sign_in(SignInRequest.model_validate(_body()))
+    request = SignInRequest.model_validate(_body())
+    with _counting_refusals():
+        started = auth.start_sign_in(request)
     logger.info("sign-in code sent")
     return _json(201, started)
 
 
 @api.route("POST", "/api/auth/verify")
 def verify() -> Response[str]:
-    opened = auth.verify(VerifyRequest.model_validate(_body()))
+    request = VerifyRequest.model_validate(_body())
+    with _counting_refusals():
+        opened = auth.verify(request)
     logger.info("session opened", extra={"user_id": opened.profile.user_id})
     cookie = session_cookie(opened.token, get_settings().session_ttl_seconds)
     return _json(200, opened, {"Set-Cookie": cookie})
@@ -77,8 +86,22 @@ def _event() -> dict[str, Any]:
     return api.resolver.current_event.raw_event
 
 
+@contextmanager
+def _counting_refusals() -> Iterator[None]:
+    """SignInFailed: a sign-in or verify that the auth rules refused (unknown email, wrong, used,
+    expired or locked code, rate limit). Malformed bodies (400/422) are refused before this, and
+    outages (5xx) are the alarms' business, not a failed sign-in."""
+    try:
+        yield
+    except AppError as refused:
+        if refused.status < 500:
+            record(Event.SIGN_IN_FAILED)
+        raise
+
+
 # log_event stays off whatever POWERTOOLS_LOGGER_LOG_EVENT says: bodies hold emails and codes,
 # headers hold session tokens.
+@flushed
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.handle(event, context)

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 
 from ciq.auth.cookies import request_token
 from ciq.errors import Unauthorized
+from ciq.metrics import Event, flushed, record
 from ciq.services import auth
 
 if TYPE_CHECKING:
@@ -29,6 +30,9 @@ logger = Logger()
 
 
 # log_event stays off whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event holds the token.
+# Every refusal raises, so Lambda counts it in the function's Errors metric; the EMF metrics
+# SessionRefused and AuthorizerFailure tell a refused token from an outage (the failure alarm).
+@flushed
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     token = request_token(event.get("headers"), event.get("multiValueHeaders"))
@@ -36,7 +40,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         session = auth.authenticate(token)
     except Unauthorized as denied:
         logger.info("session refused", extra={"reason": denied.message})
+        record(Event.SESSION_REFUSED)
         raise Exception("Unauthorized") from None  # the exact text API Gateway answers 401 to
+    except Exception:
+        record(Event.AUTHORIZER_FAILURE)
+        raise
     return _allow_whole_api(event["methodArn"], session.user_id, session.session_id)
 
 

@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 from ciq.contracts.base import BODY_MAX_BYTES, IMPORT_BODY_MAX_BYTES
+from ciq.metrics import flushed
 from ciq.services import user_data
 from ciq.services.writes import Outcome, idempotency_request, parse_if_match
 from ciq.web.api import Api, json_response
@@ -65,6 +66,7 @@ def _event() -> dict[str, Any]:
     return api.resolver.current_event.raw_event
 
 
+@flushed
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.handle(event, context)

@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -23,7 +24,24 @@ PAGES = {
     "docs/api/user-data.md": USER_DATA,
     # Setup-status examples also train the KB and show the shared connections through /api/user-data.
     "docs/api/setup-status.md": {"/api/setup-status": ("setup_status", "setup-status-get"), **USER_DATA},
+    # Live-agents examples also show an agent edited through /api/user-data.
+    "docs/api/live-agents.md": {
+        "/api/live-agents": ("live_agents", "live-agents-list"),
+        "/api/live-agents/{agentId}": ("live_agents", "live-agents-list"),
+        **USER_DATA,
+    },
 }
+
+
+def resolve(routes: dict[str, tuple[str, str]], target: str) -> tuple[str, str, dict[str, str] | None]:
+    """The route of a documented request target (its real path, maybe with a query): the resource,
+    the path and the path parameters, as API Gateway would put them in the event."""
+    path = urlsplit(target).path
+    for resource in routes:
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(resource))
+        if found := re.fullmatch(pattern, path):
+            return resource, path, found.groupdict() or None
+    raise AssertionError(f"no route for {target}")
 
 
 def parse_request(text: str) -> tuple[str, str, dict[str, str], Any]:
@@ -84,10 +102,15 @@ def test_every_example_is_what_the_api_answers(aws: None, page: str) -> None:
     for number, (request_text, response_text) in enumerate(examples(page), start=1):
         method, path, headers, body = parse_request(request_text)
         status, expected_headers, expected_body = parse_response(response_text)
-        function, event_name = PAGES[page][path]
+        resource, real_path, path_parameters = resolve(PAGES[page], path)
+        function, event_name = PAGES[page][resource]
+        query = dict(parse_qsl(urlsplit(path).query))
         # When the documented request is sent
         event = api_event(event_name, method=method, headers=headers, user_id=user_id)
         event["body"] = None if body is None else json.dumps(body)
+        event["resource"], event["path"], event["pathParameters"] = resource, real_path, path_parameters
+        event["queryStringParameters"] = query or None
+        event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} or None
         actual_status, actual_headers, actual_body = invoke(load_function(function), event)
         # Then the documented answer comes back
         where = f"{Path(page).name} example {number} ({method} {path})"

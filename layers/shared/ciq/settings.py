@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -27,6 +28,10 @@ class Settings(BaseModel):
     cors_allow_origins: tuple[str, ...] = Field((), alias="CORS_ALLOW_ORIGINS")
     session_ttl_seconds: int = Field(12 * 3600, alias="SESSION_TTL_SECONDS", ge=60, le=7 * 24 * 3600)
     write_retry_seconds: float = Field(3.0, alias="WRITE_RETRY_SECONDS", ge=0, le=20)
+    # The external live-agents service (docs/api/live-agents.md); an empty URL is store mode.
+    live_agents_api_url: str = Field("", alias="LIVE_AGENTS_API_URL", max_length=2048)
+    live_agents_api_key_param: str = Field("", alias="LIVE_AGENTS_API_KEY_PARAM", max_length=2048)
+    live_agents_timeout_ms: int = Field(2000, alias="LIVE_AGENTS_TIMEOUT_MS", ge=50, le=20_000)
 
     @field_validator("cors_allow_origins", mode="before")
     @classmethod
@@ -40,6 +45,20 @@ class Settings(BaseModel):
     def _no_wildcard(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if "*" in value:
             raise ValueError("'*' is not allowed: the API sends credentials, so origins are listed")
+        return value
+
+    @field_validator("live_agents_api_url")
+    @classmethod
+    def _https_or_loopback(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value:
+            return value
+        parts = urlsplit(value)
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            raise ValueError("LIVE_AGENTS_API_URL must be https (plain http only on a loopback host)")
+        if not parts.hostname or parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("LIVE_AGENTS_API_URL must be a base URL: host and path only")
         return value
 
     @model_validator(mode="after")

@@ -15,8 +15,6 @@ import binascii
 import logging
 from typing import Annotated
 
-from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from ciq.errors import DependencyUnavailable
@@ -66,6 +64,14 @@ class AuthSecret(BaseModel):
 def load_auth_secret() -> AuthSecret:
     """The current secret (cached by Powertools for SECRETS_MAX_AGE_SECONDS). Raises
     DependencyUnavailable (503) when SSM cannot be read or the value is not in the format above."""
+    # Imported on first use: Parameters imports boto3, which the function's init should not pay
+    # for (ciq/store/clients.py); every path that gets here makes an AWS call anyway.
+    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
+    from aws_lambda_powertools.utilities.parameters.exceptions import (  # noqa: PLC0415
+        GetParameterError,
+        TransformParameterError,
+    )
+
     settings = get_settings()
     try:
         value = parameters.get_parameter(

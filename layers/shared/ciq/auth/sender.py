@@ -10,12 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ciq.auth import clock
 from ciq.auth.emails import mask_email
 from ciq.errors import DependencyUnavailable, InternalError
-from ciq.store.clients import sesv2
+from ciq.store.clients import botocore_error, client_error, sesv2
 
 if TYPE_CHECKING:
     from ciq.settings import Settings
@@ -50,7 +48,7 @@ class SesSender:
                     }
                 },
             )
-        except (ClientError, BotoCoreError) as error:
+        except (client_error(), botocore_error()) as error:
             raise DependencyUnavailable(
                 "the verification email could not be sent; retry shortly", headers={"Retry-After": "5"}
             ) from error

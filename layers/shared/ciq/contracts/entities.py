@@ -54,6 +54,7 @@ KbStatus = Literal["incomplete", "complete"]
 AgentStatus = Literal["draft", "inactive", "active"]
 ConnectionState = Literal["pending", "connected", "degraded"]
 SyncState = Literal["synced", "pending", "failed"]
+SYNC_ERROR_MAX = 300
 
 Preset = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
@@ -143,7 +144,10 @@ class Agent(ApiModel):
     paused: bool = False
     status: AgentStatus = "draft"  # derived
     connection_ids: list[str] = []  # derived
+    # Live-agents sync (docs/api/live-agents.md): absent until the agent is written or synced;
+    # `syncError` is the upstream's reason when `syncState` is "failed".
     sync_state: SyncState | None = absent_if_none()
+    sync_error: Annotated[str, StringConstraints(max_length=SYNC_ERROR_MAX)] | None = absent_if_none()
     created_at: Timestamp
     updated_at: Timestamp
 

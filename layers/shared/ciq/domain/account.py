@@ -47,6 +47,8 @@ class Account:
     connections: list[Connection] = field(default_factory=list)
     node_positions: dict[str, dict[str, NodePosition]] = field(default_factory=dict)
     setup: SetupState = field(default_factory=SetupState)
+    # Ids of deleted agents the live-agents service may still hold: deleted there on a later sync.
+    agent_deletions: list[str] = field(default_factory=list)
     # False until the defaults exist (a verified sign-up stores only the profile).
     initialized: bool = False
     # True once any user write was accepted: ends the "untouched defaults" state of PUT import.

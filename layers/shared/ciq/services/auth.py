@@ -32,6 +32,7 @@ from ciq.errors import (
     RateLimited,
     Unauthorized,
 )
+from ciq.metrics import Event, record
 from ciq.settings import get_settings
 from ciq.store import auth_store, user_store
 from ciq.store.errors import ConditionFailed, VersionConflict
@@ -157,8 +158,12 @@ def verify(request: VerifyRequest) -> SessionOpened:
         raise InvalidCode("the code is not correct")
     verified = _Verified(settings, secret, challenge, now)
     if challenge.purpose == "sign-up":
-        return _open_new_account(verified)
-    return _open_existing_account(verified)
+        opened = _open_new_account(verified)
+        record(Event.SIGN_UP_COMPLETED)
+    else:
+        opened = _open_existing_account(verified)
+    record(Event.SIGN_IN_SUCCEEDED)
+    return opened
 
 
 def _count_attempt(challenge_id: str) -> None:

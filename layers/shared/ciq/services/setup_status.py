@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ciq.contracts.setup_status import parse_setup_mutation
 from ciq.domain.onboarding import apply_setup_mutation, setup_status
+from ciq.metrics import record_mutations
 from ciq.services.writes import IdempotencyRequest, Outcome, peek_account, run_write
 
 if TYPE_CHECKING:
@@ -34,10 +35,13 @@ def mutate(
         apply_setup_mutation(account, ctx, mutation, session_id)
         return account, None
 
-    return run_write(
+    outcome = run_write(
         user_id,
         change,
         lambda account, _version, _extra: status_body(account, session_id),
         if_match=if_match,
         idem=idem,
     )
+    if not outcome.replayed:
+        record_mutations([mutation])
+    return outcome

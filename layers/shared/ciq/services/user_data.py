@@ -13,6 +13,7 @@ from ciq.contracts.mutations import parse_mutations
 from ciq.domain.importer import imported_account
 from ciq.domain.mutations import apply_mutation
 from ciq.errors import AppError, ImportRefused, validation_failed
+from ciq.metrics import Event, record, record_mutations
 from ciq.services.writes import (
     IdempotencyRequest,
     Outcome,
@@ -48,13 +49,16 @@ def mutate(user_id: str, payload: Any, *, if_match: int | None, idem: Idempotenc
                 raise (error.at(f"/mutations/{index}") if batch else error) from None
         return account, results
 
-    return run_write(
+    outcome = run_write(
         user_id,
         change,
         lambda account, version, results: data_body(account, version, results if results is not None else []),
         if_match=if_match,
         idem=idem,
     )
+    if not outcome.replayed:
+        record_mutations(mutations)
+    return outcome
 
 
 def import_document(
@@ -72,6 +76,9 @@ def import_document(
             )
         return imported_account(account, document, ctx), None
 
-    return run_write(
+    outcome = run_write(
         user_id, change, lambda account, version, _: data_body(account, version), if_match=if_match, idem=idem
     )
+    if not outcome.replayed:
+        record(Event.DATA_IMPORTED)
+    return outcome

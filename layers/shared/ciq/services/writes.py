@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import time
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from ciq.errors import (
     VersionMismatch,
     invalid,
 )
+from ciq.live_agents.tracking import Baseline, track_changes
 from ciq.settings import get_settings
 from ciq.store import idempotency, user_store
 from ciq.store.errors import ConditionFailed, VersionConflict
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from ciq.domain.account import Account
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,12 @@ def run_write(
     if_match: int | None = None,
     idem: IdempotencyRequest | None = None,
     status: int = 200,
+    system: bool = False,
+    replaces: IdempotencyRequest | None = None,
 ) -> Outcome:
+    """`system`: a write the server makes on its own (live-agents sync bookkeeping): it sets sync
+    states itself and does not end the untouched state. `replaces`: the idempotency record of the
+    request this write completes; its stored answer becomes this write's answer."""
     if idem is not None and (replay := _replay(user_id, idem, respond)) is not None:
         return replay
     deadline = time.monotonic() + get_settings().write_retry_seconds
@@ -94,22 +102,30 @@ def run_write(
             raise _mismatch(snapshot.version)
         ctx = Context(user_id)
         hydrate(snapshot.account, ctx)
+        baseline = None if system else Baseline.of(snapshot.account)
         account, extra = change(snapshot.account, ctx)
-        account.touched = True
+        if not system:
+            account.touched = True
         account.sort_by_creation()
         derive(account)
         check_invariants(account)
+        if baseline is not None and (forgotten := track_changes(baseline, account)):
+            _log.warning("live-agents deletions dropped (backlog full)", extra={"agent_ids": forgotten})
         version = snapshot.version + 1
         body = respond(account, version, extra)
-        items = (
-            [
-                idempotency.put_item(
-                    user_id, idem.key_hash, idem.request_hash, status, body.encode(), version=version
-                )
-            ]
-            if idem
-            else []
-        )
+        items = [
+            idempotency.put_item(
+                user_id,
+                req.key_hash,
+                req.request_hash,
+                status,
+                body.encode(),
+                version=version,
+                replace=req is replaces,
+            )
+            for req in (idem, replaces)
+            if req is not None
+        ]
         try:
             user_store.save(snapshot, account, items)
             return Outcome(status, body, version)

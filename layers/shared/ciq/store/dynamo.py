@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ciq.errors import DependencyUnavailable, PayloadTooLarge
 from ciq.settings import get_settings
-from ciq.store.clients import dynamodb
+from ciq.store.clients import botocore_error, client_error, dynamodb
 from ciq.store.errors import ConditionFailed, VersionConflict
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from botocore.exceptions import ClientError
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 MAX_TRANSACTION_ITEMS = 100
@@ -53,7 +52,7 @@ def transact(items: list[TransactWriteItemTypeDef]) -> None:
         )
     try:
         dynamodb().transact_write_items(TransactItems=items)
-    except ClientError as error:
+    except client_error() as error:
         if error.response["Error"]["Code"] != "TransactionCanceledException":
             raise _mapped(error) from error
         reasons = error.response.get("CancellationReasons", [])
@@ -67,7 +66,7 @@ def transact(items: list[TransactWriteItemTypeDef]) -> None:
         if "TransactionConflict" in codes:
             raise VersionConflict from error
         raise unavailable() from error
-    except BotoCoreError as error:
+    except botocore_error() as error:
         raise unavailable() from error
 
 
@@ -108,9 +107,9 @@ def query_all(**kwargs: Any) -> Iterator[dict[str, Any]]:
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    except ClientError as error:
+    except client_error() as error:
         raise _mapped(error) from error
-    except BotoCoreError as error:
+    except botocore_error() as error:
         raise unavailable() from error
 
 
@@ -118,11 +117,11 @@ def call(operation: str, **kwargs: Any) -> Any:
     """One plain client call with the same error mapping (get_item, put_item, ...)."""
     try:
         return getattr(dynamodb(), operation)(**kwargs)
-    except ClientError as error:
+    except client_error() as error:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
             raise ConditionFailed(0) from error
         raise _mapped(error) from error
-    except BotoCoreError as error:
+    except botocore_error() as error:
         raise unavailable() from error
 
 

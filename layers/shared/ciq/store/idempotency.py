@@ -48,15 +48,24 @@ def get(user_id: str, key_hash: str, now: float | None = None) -> IdempotencyRec
 
 
 def put_item(
-    user_id: str, key_hash: str, request_hash: str, status: int, body: bytes, *, version: int
+    user_id: str,
+    key_hash: str,
+    request_hash: str,
+    status: int,
+    body: bytes,
+    *,
+    version: int,
+    replace: bool = False,
 ) -> TransactWriteItemTypeDef:
+    """The record of a first answer. `replace`: overwrite the request's own record with a later,
+    final answer (a live-agents write that synced after its store write), unconditionally."""
     now = int(time.time())
     expires_at = now + RETENTION_SECONDS
     try:
         stored_body = encode_body(body, "the response")
     except AggregateTooLarge:
         stored_body = {}
-    return {
+    item: TransactWriteItemTypeDef = {
         "Put": {
             "TableName": table(),
             "Item": {
@@ -74,3 +83,6 @@ def put_item(
             "ExpressionAttributeValues": {":now": {"N": str(now)}},
         }
     }
+    if replace:
+        del item["Put"]["ConditionExpression"], item["Put"]["ExpressionAttributeValues"]
+    return item

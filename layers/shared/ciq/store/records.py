@@ -37,6 +37,7 @@ class RootRecord(BaseModel):
     # saw a write in progress and reads again.
     workspace_versions: dict[str, int] = {}
     setup: SetupState = SetupState()
+    agent_deletions: list[str] = []
 
 
 class WorkspaceRecord(BaseModel):
@@ -62,6 +63,7 @@ def root_record(account: Account, workspace_versions: dict[str, int]) -> RootRec
         workspace_order=[w.id for w in account.workspaces],
         workspace_versions=workspace_versions,
         setup=account.setup,
+        agent_deletions=account.agent_deletions,
     )
 
 
@@ -94,6 +96,7 @@ def assemble(user_id: str, root: RootRecord, records: list[WorkspaceRecord]) -> 
         connections=[c for r in records for c in r.connections],
         node_positions={r.workspace.id: dict(r.node_positions) for r in records if r.node_positions},
         setup=root.setup,
+        agent_deletions=list(root.agent_deletions),
         initialized=root.initialized,
         touched=root.touched,
     )
