@@ -23,14 +23,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-import httpx
-from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
 from ciq.settings import get_settings
 
 if TYPE_CHECKING:
+    import httpx
+
     from ciq.live_agents.tracking import AgentView
+
+# httpx and Powertools Parameters (which pulls in boto3) are imported on the first call to the
+# service: in store mode (no LIVE_AGENTS_API_URL) they never load, and they stay out of cold start.
 
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
@@ -133,6 +134,8 @@ def _agent_path(user_id: str, agent_id: str) -> str:
 
 
 def _http() -> httpx.Client:
+    import httpx  # noqa: PLC0415 - lazy: see the imports
+
     global _client  # noqa: PLW0603 - the one client of the sandbox
     base_url = get_settings().live_agents_api_url
     with _lock:
@@ -155,6 +158,11 @@ def _auth_headers() -> dict[str, str]:
     settings = get_settings()
     if not settings.live_agents_api_key_param:
         return {}
+    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - lazy: see the imports
+    from aws_lambda_powertools.utilities.parameters.exceptions import (  # noqa: PLC0415
+        GetParameterError,
+    )
+
     try:
         key = parameters.get_parameter(
             settings.live_agents_api_key_param, decrypt=True, max_age=settings.secrets_max_age_seconds
@@ -170,6 +178,8 @@ def _auth_headers() -> dict[str, str]:
 
 def _send(method: str, path: str, budget: Budget, payload: Any = None) -> tuple[int, bytes]:
     """(status, body) of the first usable answer; Unavailable when there is none within budget."""
+    import httpx  # noqa: PLC0415 - lazy: see the imports
+
     headers = _auth_headers()
     attempts = MAX_ATTEMPTS if method in IDEMPOTENT else 1
     reason = "timeout"
