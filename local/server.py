@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 from local.config import HOST
 from local.events import IncomingRequest
 from local.gateway import MAX_REQUEST_BODY_BYTES, Outcome
-from local.responses import internal_server_error
+from local.responses import HttpResponse, internal_server_error
+from local.template import ROOT
 
 if TYPE_CHECKING:
     from local.gateway import LocalGateway
-    from local.responses import HttpResponse
 
 _CHUNK = 64 * 1024
 # Bodies past API Gateway's limit are read and thrown away so the client sees the 413; past this
@@ -26,6 +26,7 @@ _CHUNK = 64 * 1024
 _DRAIN_LIMIT = 64 * 1024 * 1024
 _HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "keep-alive"}
 _print_lock = threading.Lock()
+OPENAPI_PATH = ROOT / "docs" / "api" / "openapi.json"
 
 
 def log(line: str, *, error: bool = False) -> None:
@@ -54,6 +55,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         started = time.monotonic()
         path, _, query = self.path.partition("?")
+        if path == "/openapi.json" and self.command in {"GET", "HEAD"}:  # the local run's own, no route
+            self._read_body()
+            response = _openapi_document()
+            log(f"{self.command} {path} {response.status}  (docs/api/openapi.json)")
+            self._write(response)
+            return
         try:
             body = self._read_body()
             request = IncomingRequest(
@@ -125,6 +132,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         """Silences http.server's own stderr line; _log_request prints a better one."""
+
+
+def _openapi_document() -> HttpResponse:
+    """docs/api/openapi.json as checked in (`make openapi` writes it from template.yaml and the models)."""
+    try:
+        body = OPENAPI_PATH.read_bytes()
+    except OSError:
+        return HttpResponse(404, [("Content-Type", "application/json")], b'{"error":"run make openapi"}')
+    return HttpResponse(200, [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body)
 
 
 def _log_request(method: str, path: str, outcome: Outcome, elapsed_ms: float) -> None:
