@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
-from ciq.errors import DependencyUnavailable, PayloadTooLarge
+from ciq.errors import AggregateTooLarge, AppError, DependencyUnavailable, InternalError, PayloadTooLarge
 from ciq.settings import get_settings
 from ciq.store.clients import botocore_error, client_error, dynamodb
 from ciq.store.errors import ConditionFailed, VersionConflict
@@ -27,6 +28,7 @@ _UNAVAILABLE = {
     "ServiceUnavailable",
     "LimitExceededException",
 }
+_log = logging.getLogger(__name__)
 
 
 def table() -> str:
@@ -65,6 +67,9 @@ def transact(items: list[TransactWriteItemTypeDef]) -> None:
         # TransactionConflict (another transaction on the same items) is a version conflict too.
         if "TransactionConflict" in codes:
             raise VersionConflict from error
+        for reason in reasons:
+            if reason.get("Code") == "ValidationError":  # retrying would fail the same way: not a 503
+                raise _refused("ValidationError", str(reason.get("Message", ""))) from None
         raise unavailable() from error
     except botocore_error() as error:
         raise unavailable() from error
@@ -129,4 +134,19 @@ def _mapped(error: ClientError) -> Exception:
     code = error.response["Error"]["Code"]
     if code in _UNAVAILABLE:
         return unavailable()
+    if code == "ValidationException":
+        return _refused(code, str(error.response["Error"].get("Message", "")))
     return error
+
+
+def _refused(code: str, message: str) -> AppError:
+    """DynamoDB refused a call as invalid. An item over its size limit is 413 aggregate_too_large
+    (the codec's pre-check should have caught it, so it is logged); anything else is our bug: a
+    500 whose log line says what DynamoDB answered (docs/ops/resilience.md)."""
+    reason = message[:300]
+    if "size" in reason.lower():
+        _log.error("dynamodb refused an item as too large (%s): %s", code, reason)
+        return AggregateTooLarge("this change would make a stored item too large: split it across workspaces")
+    failure = InternalError("the data store refused the write")
+    failure.log_fields = {"error_kind": "dynamodb_refused", "aws_error_code": code, "reason": reason}  # type: ignore[attr-defined]
+    return failure
