@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck template-lint unit build validate smoke bench
+.PHONY: run test lint typecheck template-lint unit build validate smoke bench stress openapi
 
 $(STAMP): requirements-dev.txt layers/shared/requirements.txt
 	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
@@ -29,6 +29,10 @@ unit: $(STAMP)
 
 test: lint typecheck template-lint unit
 
+# docs/api/openapi.json from template.yaml and the contract models (checked in; a test fails on drift).
+openapi: $(STAMP)
+	$(PY) -m local.openapi
+
 # SAM CLI in its own venv (.venv-sam): `sam validate --lint`, and `sam build` with the built layer checked.
 validate:
 	@scripts/sam.sh validate
@@ -40,6 +44,13 @@ build:
 # generated part of docs/performance.md (a few minutes). Never part of `make test`.
 bench: $(STAMP)
 	$(PY) -m bench
+
+# A larger concurrency stress over real HTTP on DynamoDB Local than the one `make test` runs (12 x 20);
+# prints its figures (docs/ops/resilience.md). STRESS_CLIENTS / STRESS_REQUESTS choose the size.
+STRESS_CLIENTS ?= 24
+STRESS_REQUESTS ?= 40
+stress: $(STAMP)
+	STRESS_CLIENTS=$(STRESS_CLIENTS) STRESS_REQUESTS=$(STRESS_REQUESTS) $(PY) -m pytest -s tests/dynamodb_local/test_stress_http.py
 
 # The README walk-through against any stage, as a new user: `make smoke BASE=<url>` (default the
 # local run). Standard library only, so no venv; fixed-code stages only unless SMOKE_CODE_MODE=ask

@@ -10,10 +10,11 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 
+from ciq import audit
 from ciq.auth.cookies import cleared_cookie, session_cookie
 from ciq.auth.models import SignInRequest, SignUpRequest, VerifyRequest
 from ciq.errors import AppError
-from ciq.metrics import Event, flushed, record
+from ciq.metrics import flushed
 from ciq.services import auth
 from ciq.settings import get_settings
 from ciq.web.api import Api, json_response
@@ -43,7 +44,7 @@ def sign_up() -> Response[str]:
 @api.route("POST", "/api/auth/sign-in")
 def sign_in() -> Response[str]:
     request = SignInRequest.model_validate(_body())
-    with _counting_refusals():
+    with _counting_refusals("sign-in"):
         started = auth.start_sign_in(request)
     logger.info("sign-in code sent")
     return _json(201, started)
@@ -52,7 +53,7 @@ def sign_in() -> Response[str]:
 @api.route("POST", "/api/auth/verify")
 def verify() -> Response[str]:
     request = VerifyRequest.model_validate(_body())
-    with _counting_refusals():
+    with _counting_refusals("verify"):
         opened = auth.verify(request)
     logger.info("session opened", extra={"user_id": opened.profile.user_id})
     cookie = session_cookie(opened.token, get_settings().session_ttl_seconds)
@@ -69,6 +70,7 @@ def session() -> Response[str]:
 def sign_out() -> Response[str]:
     caller = identity(_event())
     auth.sign_out(caller.user_id, caller.session_id)
+    audit.signed_out(caller.user_id, caller.session_id)
     logger.info("session signed out", extra={"user_id": caller.user_id})
     return Response(204, None, "", {**NO_STORE, "Set-Cookie": cleared_cookie()})
 
@@ -87,15 +89,15 @@ def _event() -> dict[str, Any]:
 
 
 @contextmanager
-def _counting_refusals() -> Iterator[None]:
+def _counting_refusals(step: str) -> Iterator[None]:
     """SignInFailed: a sign-in or verify that the auth rules refused (unknown email, wrong, used,
     expired or locked code, rate limit). Malformed bodies (400/422) are refused before this, and
-    outages (5xx) are the alarms' business, not a failed sign-in."""
+    outages (5xx) are the alarms' business, not a failed sign-in. Each is also an audit record (ciq.audit)."""
     try:
         yield
     except AppError as refused:
         if refused.status < 500:
-            record(Event.SIGN_IN_FAILED)
+            audit.sign_in_refused(step, refused.code)
         raise
 
 

@@ -38,6 +38,7 @@ def mutate() -> Response[str]:
         payload,
         if_match=parse_if_match(header(event, "If-Match")),
         idem=idempotency_request(header(event, "Idempotency-Key"), "POST", PATH, payload),
+        session_id=identity(event).session_id,
     )
     return _written(outcome)
 
@@ -51,6 +52,7 @@ def import_document() -> Response[str]:
         payload,
         if_match=parse_if_match(header(event, "If-Match")),
         idem=idempotency_request(header(event, "Idempotency-Key"), "PUT", PATH, payload),
+        session_id=identity(event).session_id,
     )
     return _written(outcome)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from ciq import audit
 from ciq.auth import clock, rate, tokens
 from ciq.auth.codes import code_digest, code_matches, new_code
 from ciq.auth.emails import email_hash
@@ -32,7 +33,6 @@ from ciq.errors import (
     RateLimited,
     Unauthorized,
 )
-from ciq.metrics import Event, record
 from ciq.settings import get_settings
 from ciq.store import auth_store, user_store
 from ciq.store.errors import ConditionFailed, VersionConflict
@@ -158,12 +158,8 @@ def verify(request: VerifyRequest) -> SessionOpened:
         raise InvalidCode("the code is not correct")
     verified = _Verified(settings, secret, challenge, now)
     if challenge.purpose == "sign-up":
-        opened = _open_new_account(verified)
-        record(Event.SIGN_UP_COMPLETED)
-    else:
-        opened = _open_existing_account(verified)
-    record(Event.SIGN_IN_SUCCEEDED)
-    return opened
+        return _open_new_account(verified)
+    return _open_existing_account(verified)
 
 
 def _count_attempt(challenge_id: str) -> None:
@@ -221,6 +217,7 @@ def _open_session(
         auth_store.session_item(session, ttl=clock.epoch_seconds(issued.expires_at)),
     ]
     _commit(items, challenge_id, creates_account=bool(account_items))
+    audit.signed_in(user_id, session_id, new_account=bool(account_items))
     return SessionOpened(token=issued.token, expires_at=session.expires_at, profile=profile)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ciq import audit
 from ciq.contracts.setup_status import parse_setup_mutation
 from ciq.domain.onboarding import apply_setup_mutation, setup_status
-from ciq.metrics import record_mutations
 from ciq.services.writes import IdempotencyRequest, Outcome, peek_account, run_write
 
 if TYPE_CHECKING:
@@ -30,9 +30,14 @@ def mutate(
     user_id: str, session_id: str, payload: Any, *, if_match: int | None, idem: IdempotencyRequest | None
 ) -> Outcome:
     mutation = parse_setup_mutation(payload)
+    entity_ids: list[str | None] = [getattr(mutation, "connection_id", None)]
 
     def change(account: Account, ctx: Context) -> tuple[Account, None]:
+        before = {c.id for c in account.connections}
         apply_setup_mutation(account, ctx, mutation, session_id)
+        added = [c.id for c in account.connections if c.id not in before]
+        if added:
+            entity_ids[:] = added[-1:]
         return account, None
 
     outcome = run_write(
@@ -43,5 +48,5 @@ def mutate(
         idem=idem,
     )
     if not outcome.replayed:
-        record_mutations([mutation])
+        audit.mutations_committed(user_id, session_id, [mutation], entity_ids)
     return outcome

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from ciq import audit
 from ciq.contracts.base import BATCH_MAX
 from ciq.contracts.imports import ImportRequest
 from ciq.contracts.mutations import parse_mutations
 from ciq.domain.importer import imported_account
 from ciq.domain.mutations import apply_mutation
 from ciq.errors import AppError, ImportRefused, validation_failed
-from ciq.metrics import Event, record, record_mutations
 from ciq.services.writes import (
     IdempotencyRequest,
     Outcome,
@@ -37,8 +37,16 @@ def read(user_id: str) -> tuple[str, int]:
     return data_body(account, version), version
 
 
-def mutate(user_id: str, payload: Any, *, if_match: int | None, idem: IdempotencyRequest | None) -> Outcome:
+def mutate(
+    user_id: str,
+    payload: Any,
+    *,
+    if_match: int | None,
+    idem: IdempotencyRequest | None,
+    session_id: str | None = None,
+) -> Outcome:
     mutations, batch = parse_mutations(payload, BATCH_MAX)
+    entity_ids: list[str | None] = []  # of the attempt that committed (a retry runs `change` again)
 
     def change(account: Account, ctx: Context) -> tuple[Account, list[dict[str, Any]]]:
         results = []
@@ -47,6 +55,7 @@ def mutate(user_id: str, payload: Any, *, if_match: int | None, idem: Idempotenc
                 results.append(apply_mutation(account, ctx, mutation))
             except AppError as error:
                 raise (error.at(f"/mutations/{index}") if batch else error) from None
+        entity_ids[:] = [result.get("id") for result in results]
         return account, results
 
     outcome = run_write(
@@ -57,12 +66,17 @@ def mutate(user_id: str, payload: Any, *, if_match: int | None, idem: Idempotenc
         idem=idem,
     )
     if not outcome.replayed:
-        record_mutations(mutations)
+        audit.mutations_committed(user_id, session_id, mutations, entity_ids)
     return outcome
 
 
 def import_document(
-    user_id: str, payload: Any, *, if_match: int | None, idem: IdempotencyRequest | None
+    user_id: str,
+    payload: Any,
+    *,
+    if_match: int | None,
+    idem: IdempotencyRequest | None,
+    session_id: str | None = None,
 ) -> Outcome:
     try:
         document = ImportRequest.model_validate(payload).data
@@ -80,5 +94,5 @@ def import_document(
         user_id, change, lambda account, version, _: data_body(account, version), if_match=if_match, idem=idem
     )
     if not outcome.replayed:
-        record(Event.DATA_IMPORTED)
+        audit.data_imported(user_id, session_id)
     return outcome

@@ -19,7 +19,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from ciq.store import keys
-from ciq.store.codec import decode_body
+from ciq.store.codec import decode_record
 from ciq.store.dynamo import call, table, transact
 from ciq.store.errors import ConditionFailed
 from ciq.store.records import RootRecord
@@ -87,7 +87,7 @@ def email_item(email_hash: str, user_id: str, created_at: str) -> TransactWriteI
 def load_profile(user_id: str) -> Profile | None:
     """The profile from the user's root item alone (one GetItem, not the whole account)."""
     item = _get({"pk": {"S": keys.user_pk(user_id)}, "sk": {"S": keys.ROOT_SK}})
-    return RootRecord.model_validate_json(decode_body(item)).profile if item else None
+    return decode_record(RootRecord, item).profile if item else None
 
 
 # -- challenges -------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ciq.errors import ConcurrentModification
 from ciq.store import keys
-from ciq.store.codec import decode_body, encode_body
+from ciq.store.codec import decode_body, decode_record, encode_body
 from ciq.store.dynamo import query_all, table, transact
 from ciq.store.records import (
     RootRecord,
@@ -75,14 +75,14 @@ def _read(user_id: str) -> Snapshot | object | None:
             workspace_items[sk[len(keys.WORKSPACE_SK_PREFIX) :]] = item
     if root_item is None:
         return None
-    root = RootRecord.model_validate_json(decode_body(root_item))
+    root = decode_record(RootRecord, root_item)
     records, fingerprints = [], {}
     for workspace_id in root.workspace_order:
         stored = workspace_items.get(workspace_id)
         if stored is None or int(stored["v"]["N"]) != root.workspace_versions.get(workspace_id):
             return _TORN
         body = decode_body(stored)
-        records.append(WorkspaceRecord.model_validate_json(body))
+        records.append(decode_record(WorkspaceRecord, stored, body))
         fingerprints[workspace_id] = _digest(body)
     return Snapshot(
         account=assemble(user_id, root, records),

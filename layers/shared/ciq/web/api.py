@@ -73,7 +73,9 @@ class Api:
         @resolver.exception_handler(AppError)  # type: ignore[untyped-decorator]
         def _app_error(error: AppError) -> Response[str]:
             if error.status >= 500:
-                logger.error("request failed", extra={"error_code": error.code})
+                # `log_fields`: what an operator needs beyond the code (e.g. which stored item is corrupt)
+                fields = getattr(error, "log_fields", None) or {}
+                logger.error("request failed", extra={**fields, "error_code": error.code})
             return error_response(error)
 
         @resolver.exception_handler(ValidationError)  # type: ignore[untyped-decorator]

@@ -1,0 +1,107 @@
+"""Audit events (docs hub §13; schema in docs/ops/security.md): one structured log record per
+security-relevant change, written after the change committed, through the Powertools Logger.
+
+    {"level": "INFO", "message": "audit workspace.created", "audit": true, "event": "workspace.created",
+     "userId": "...", "sessionId": "...", "entityId": "ws-...", "service": "...", ...}
+
+Internal ids only: user, session and entity ids, a refusal's error code. Never an email, a name, a
+token, a code, message or KB content. The same call sites count the business metrics (ciq.metrics):
+each function here records the metric and writes the audit record, so the two never drift apart.
+
+The records go through a child of the function's Powertools Logger (same JSON formatter, same
+Lambda context and correlation id), at INFO whatever POWERTOOLS_LOG_LEVEL says: an audit trail does
+not switch off with the log level."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+
+from ciq import metrics
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+_logger = Logger(child=True)
+_logger.setLevel("INFO")
+
+
+class AuditEvent(StrEnum):
+    SIGN_UP_COMPLETED = "auth.sign_up.completed"
+    SIGN_IN_SUCCEEDED = "auth.sign_in.success"
+    SIGN_IN_FAILED = "auth.sign_in.failure"
+    SIGNED_OUT = "auth.sign_out"
+    WORKSPACE_CREATED = "workspace.created"
+    KB_CREATED = "kb.created"
+    KB_UPDATED = "kb.updated"
+    KB_DELETED = "kb.deleted"
+    CHANNEL_CONNECTED = "channel.connected"
+    CHANNEL_DISCONNECTED = "channel.disconnected"
+    ONBOARDING_COMPLETED = "onboarding.completed"
+    DATA_IMPORTED = "data.imported"
+
+
+# Accepted mutations (of /api/user-data and /api/setup-status) that are audit events.
+MUTATION_EVENTS: dict[str, AuditEvent] = {
+    "workspace.create": AuditEvent.WORKSPACE_CREATED,
+    "workspace.duplicate": AuditEvent.WORKSPACE_CREATED,
+    "knowledgeBase.create": AuditEvent.KB_CREATED,
+    "knowledgeBase.update": AuditEvent.KB_UPDATED,
+    "knowledgeBase.delete": AuditEvent.KB_DELETED,
+    "connection.create": AuditEvent.CHANNEL_CONNECTED,
+    "connection.delete": AuditEvent.CHANNEL_DISCONNECTED,
+    "addConnection": AuditEvent.CHANNEL_CONNECTED,
+    "removeConnection": AuditEvent.CHANNEL_DISCONNECTED,
+    "completeOnboarding": AuditEvent.ONBOARDING_COMPLETED,
+}
+
+
+def emit(event: AuditEvent, **ids: str | None) -> None:
+    """Writes one audit record; `ids` are internal ids (camelCase keys), None ones left out."""
+    fields: dict[str, Any] = {"audit": True, "event": event.value}
+    fields.update({key: value for key, value in ids.items() if value is not None})
+    _logger.info(f"audit {event.value}", extra=fields)
+
+
+def signed_in(user_id: str, session_id: str, *, new_account: bool) -> None:
+    """A verify that committed its session (and, for a sign-up, the account)."""
+    if new_account:
+        metrics.record(metrics.Event.SIGN_UP_COMPLETED)
+        emit(AuditEvent.SIGN_UP_COMPLETED, userId=user_id, sessionId=session_id)
+    metrics.record(metrics.Event.SIGN_IN_SUCCEEDED)
+    emit(AuditEvent.SIGN_IN_SUCCEEDED, userId=user_id, sessionId=session_id)
+
+
+def sign_in_refused(step: str, reason: str) -> None:
+    """A sign-in or verify the auth rules refused; `reason` is the error code. No user id: the
+    caller is not known (and naming the account of an email would be enumeration in the logs)."""
+    metrics.record(metrics.Event.SIGN_IN_FAILED)
+    emit(AuditEvent.SIGN_IN_FAILED, step=step, reason=reason)
+
+
+def signed_out(user_id: str, session_id: str) -> None:
+    emit(AuditEvent.SIGNED_OUT, userId=user_id, sessionId=session_id)
+
+
+def mutations_committed(
+    user_id: str,
+    session_id: str | None,
+    mutations: Iterable[object],
+    entity_ids: Sequence[str | None] | None = None,
+) -> None:
+    """Mutations that were stored (never a replay): their business metrics and audit records.
+    `entity_ids[i]` is the id of the entity mutation i created, changed or removed, when known."""
+    mutations = list(mutations)
+    metrics.record_mutations(mutations)
+    for index, mutation in enumerate(mutations):
+        event = MUTATION_EVENTS.get(str(getattr(mutation, "type", "")))
+        if event is not None:
+            entity_id = entity_ids[index] if entity_ids is not None and index < len(entity_ids) else None
+            emit(event, userId=user_id, sessionId=session_id, entityId=entity_id)
+
+
+def data_imported(user_id: str, session_id: str | None) -> None:
+    metrics.record(metrics.Event.DATA_IMPORTED)
+    emit(AuditEvent.DATA_IMPORTED, userId=user_id, sessionId=session_id)
