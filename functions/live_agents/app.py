@@ -11,8 +11,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from ciq.contracts.base import BODY_MAX_BYTES
 from ciq.errors import invalid
 from ciq.services import live_agents
-from ciq.services.writes import Outcome, idempotency_request, parse_if_match
-from ciq.web.api import Api, json_response
+from ciq.services.writes import idempotency_request, parse_if_match
+from ciq.web.api import Api, versioned_response, written_response
 from ciq.web.request import header, identity, json_body, raw_body
 
 if TYPE_CHECKING:
@@ -27,14 +27,14 @@ api = Api(logger)
 
 @api.route("GET", PATH)
 def read() -> Response[str]:
-    event = _event()
+    event = api.event()
     body, version = live_agents.list_agents(identity(event).user_id, event.get("queryStringParameters"))
-    return json_response(200, body, {"ETag": f'"{version}"', "Cache-Control": "no-store"})
+    return versioned_response(200, body, version)
 
 
 @api.route("POST", PATH)
 def create() -> Response[str]:
-    event = _event()
+    event = api.event()
     payload = json_body(event, BODY_MAX_BYTES)
     outcome = live_agents.create(
         identity(event).user_id,
@@ -42,12 +42,12 @@ def create() -> Response[str]:
         if_match=parse_if_match(header(event, "If-Match")),
         idem=idempotency_request(header(event, "Idempotency-Key"), "POST", PATH, payload),
     )
-    return _written(outcome)
+    return written_response(outcome)
 
 
 @api.route("PATCH", AGENT_PATH)
 def update(**_path: str) -> Response[str]:  # Powertools passes {agentId}; read from the event
-    event = _event()
+    event = api.event()
     agent_id = _agent_id(event)
     payload = json_body(event, BODY_MAX_BYTES)
     outcome = live_agents.update(
@@ -57,12 +57,12 @@ def update(**_path: str) -> Response[str]:  # Powertools passes {agentId}; read 
         if_match=parse_if_match(header(event, "If-Match")),
         idem=idempotency_request(header(event, "Idempotency-Key"), "PATCH", f"{PATH}/{agent_id}", payload),
     )
-    return _written(outcome)
+    return written_response(outcome)
 
 
 @api.route("DELETE", AGENT_PATH)
 def delete(**_path: str) -> Response[str]:  # Powertools passes {agentId}; read from the event
-    event = _event()
+    event = api.event()
     agent_id = _agent_id(event)
     if raw_body(event, BODY_MAX_BYTES).strip():
         raise invalid("", "DELETE takes no body", "extra_forbidden")
@@ -72,22 +72,11 @@ def delete(**_path: str) -> Response[str]:  # Powertools passes {agentId}; read 
         if_match=parse_if_match(header(event, "If-Match")),
         idem=idempotency_request(header(event, "Idempotency-Key"), "DELETE", f"{PATH}/{agent_id}", None),
     )
-    return _written(outcome)
-
-
-def _written(outcome: Outcome) -> Response[str]:
-    headers = {"ETag": f'"{outcome.version}"', "Cache-Control": "no-store"}
-    if outcome.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return json_response(outcome.status, outcome.body, headers)
+    return written_response(outcome)
 
 
 def _agent_id(event: dict[str, Any]) -> str:
     return str((event.get("pathParameters") or {}).get("agentId") or "")
-
-
-def _event() -> dict[str, Any]:
-    return api.resolver.current_event.raw_event
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

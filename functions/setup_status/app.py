@@ -11,7 +11,7 @@ from ciq.contracts.base import BODY_MAX_BYTES
 from ciq.metrics import flushed
 from ciq.services import setup_status
 from ciq.services.writes import idempotency_request, parse_if_match
-from ciq.web.api import Api, json_response
+from ciq.web.api import Api, versioned_response, written_response
 from ciq.web.request import header, identity, json_body
 
 if TYPE_CHECKING:
@@ -25,14 +25,14 @@ api = Api(logger)
 
 @api.route("GET", PATH)
 def read() -> Response[str]:
-    caller = identity(_event())
+    caller = identity(api.event())
     body, version = setup_status.read(caller.user_id, caller.session_id)
-    return json_response(200, body, {"ETag": f'"{version}"', "Cache-Control": "no-store"})
+    return versioned_response(200, body, version)
 
 
 @api.route("PATCH", PATH)
 def mutate() -> Response[str]:
-    event = _event()
+    event = api.event()
     caller = identity(event)
     payload = json_body(event, BODY_MAX_BYTES)
     outcome = setup_status.mutate(
@@ -42,14 +42,7 @@ def mutate() -> Response[str]:
         if_match=parse_if_match(header(event, "If-Match")),
         idem=idempotency_request(header(event, "Idempotency-Key"), "PATCH", PATH, payload),
     )
-    headers = {"ETag": f'"{outcome.version}"', "Cache-Control": "no-store"}
-    if outcome.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return json_response(outcome.status, outcome.body, headers)
-
-
-def _event() -> dict[str, Any]:
-    return api.resolver.current_event.raw_event
+    return written_response(outcome)
 
 
 @flushed

@@ -10,8 +10,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from ciq.contracts.base import BODY_MAX_BYTES, IMPORT_BODY_MAX_BYTES
 from ciq.metrics import flushed
 from ciq.services import user_data
-from ciq.services.writes import Outcome, idempotency_request, parse_if_match
-from ciq.web.api import Api, json_response
+from ciq.services.writes import idempotency_request, parse_if_match
+from ciq.web.api import Api, versioned_response, written_response
 from ciq.web.request import header, identity, json_body
 
 if TYPE_CHECKING:
@@ -25,13 +25,13 @@ api = Api(logger)
 
 @api.route("GET", PATH)
 def read() -> Response[str]:
-    body, version = user_data.read(identity(_event()).user_id)
-    return json_response(200, body, {"ETag": f'"{version}"', "Cache-Control": "no-store"})
+    body, version = user_data.read(identity(api.event()).user_id)
+    return versioned_response(200, body, version)
 
 
 @api.route("POST", PATH)
 def mutate() -> Response[str]:
-    event = _event()
+    event = api.event()
     payload = json_body(event, BODY_MAX_BYTES)
     outcome = user_data.mutate(
         identity(event).user_id,
@@ -40,12 +40,12 @@ def mutate() -> Response[str]:
         idem=idempotency_request(header(event, "Idempotency-Key"), "POST", PATH, payload),
         session_id=identity(event).session_id,
     )
-    return _written(outcome)
+    return written_response(outcome)
 
 
 @api.route("PUT", PATH)
 def import_document() -> Response[str]:
-    event = _event()
+    event = api.event()
     payload = json_body(event, IMPORT_BODY_MAX_BYTES)
     outcome = user_data.import_document(
         identity(event).user_id,
@@ -54,18 +54,7 @@ def import_document() -> Response[str]:
         idem=idempotency_request(header(event, "Idempotency-Key"), "PUT", PATH, payload),
         session_id=identity(event).session_id,
     )
-    return _written(outcome)
-
-
-def _written(outcome: Outcome) -> Response[str]:
-    headers = {"ETag": f'"{outcome.version}"', "Cache-Control": "no-store"}
-    if outcome.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return json_response(outcome.status, outcome.body, headers)
-
-
-def _event() -> dict[str, Any]:
-    return api.resolver.current_event.raw_event
+    return written_response(outcome)
 
 
 @flushed

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.exceptions import NotFoundError
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from ciq.services.writes import Outcome
+
 GZIP_THRESHOLD_BYTES = 1024 * 1024
 JSON = "application/json"
 
@@ -41,6 +43,11 @@ class Api:
         self.methods[resource].add(method)
         powertools_path = resource.replace("{", "<").replace("}", ">")
         return self.resolver.route(powertools_path, method)
+
+    def event(self) -> dict[str, Any]:
+        """The proxy event of the request being handled."""
+        event: dict[str, Any] = self.resolver.current_event.raw_event
+        return event
 
     def handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         method = str(event.get("httpMethod", "")).upper()
@@ -107,6 +114,18 @@ def json_response(
 ) -> Response[str]:
     text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
     return Response(status_code=status, content_type=JSON, body=text, headers=headers or {})
+
+
+def versioned_response(status: int, body: str, version: int, *, replayed: bool = False) -> Response[str]:
+    """An answer about the user's data: its version as the ETag, never cached."""
+    headers = {"ETag": f'"{version}"', "Cache-Control": "no-store"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(status, body, headers)
+
+
+def written_response(outcome: Outcome) -> Response[str]:
+    return versioned_response(outcome.status, outcome.body, outcome.version, replayed=outcome.replayed)
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
