@@ -43,18 +43,19 @@ class AuditEvent(StrEnum):
     DATA_IMPORTED = "data.imported"
 
 
-# Accepted mutations (of /api/user-data and /api/setup-status) that are audit events.
-MUTATION_EVENTS: dict[str, AuditEvent] = {
-    "workspace.create": AuditEvent.WORKSPACE_CREATED,
-    "workspace.duplicate": AuditEvent.WORKSPACE_CREATED,
-    "knowledgeBase.create": AuditEvent.KB_CREATED,
-    "knowledgeBase.update": AuditEvent.KB_UPDATED,
-    "knowledgeBase.delete": AuditEvent.KB_DELETED,
-    "connection.create": AuditEvent.CHANNEL_CONNECTED,
-    "connection.delete": AuditEvent.CHANNEL_DISCONNECTED,
-    "addConnection": AuditEvent.CHANNEL_CONNECTED,
-    "removeConnection": AuditEvent.CHANNEL_DISCONNECTED,
-    "completeOnboarding": AuditEvent.ONBOARDING_COMPLETED,
+# Accepted mutations (of /api/user-data and /api/setup-status) that are audit events, and the
+# business metric each one counts toward: one table for both.
+MUTATION_EVENTS: dict[str, tuple[AuditEvent, metrics.Event]] = {
+    "workspace.create": (AuditEvent.WORKSPACE_CREATED, metrics.Event.WORKSPACE_CREATED),
+    "workspace.duplicate": (AuditEvent.WORKSPACE_CREATED, metrics.Event.WORKSPACE_CREATED),
+    "knowledgeBase.create": (AuditEvent.KB_CREATED, metrics.Event.KNOWLEDGE_BASE_CHANGED),
+    "knowledgeBase.update": (AuditEvent.KB_UPDATED, metrics.Event.KNOWLEDGE_BASE_CHANGED),
+    "knowledgeBase.delete": (AuditEvent.KB_DELETED, metrics.Event.KNOWLEDGE_BASE_CHANGED),
+    "connection.create": (AuditEvent.CHANNEL_CONNECTED, metrics.Event.CONNECTION_ADDED),
+    "connection.delete": (AuditEvent.CHANNEL_DISCONNECTED, metrics.Event.CONNECTION_REMOVED),
+    "addConnection": (AuditEvent.CHANNEL_CONNECTED, metrics.Event.CONNECTION_ADDED),
+    "removeConnection": (AuditEvent.CHANNEL_DISCONNECTED, metrics.Event.CONNECTION_REMOVED),
+    "completeOnboarding": (AuditEvent.ONBOARDING_COMPLETED, metrics.Event.ONBOARDING_COMPLETED),
 }
 
 
@@ -93,13 +94,13 @@ def mutations_committed(
 ) -> None:
     """Mutations that were stored (never a replay): their business metrics and audit records.
     `entity_ids[i]` is the id of the entity mutation i created, changed or removed, when known."""
-    mutations = list(mutations)
-    metrics.record_mutations(mutations)
     for index, mutation in enumerate(mutations):
-        event = MUTATION_EVENTS.get(str(getattr(mutation, "type", "")))
-        if event is not None:
+        events = MUTATION_EVENTS.get(str(getattr(mutation, "type", "")))
+        if events is not None:
+            audit_event, metric = events
+            metrics.record(metric)
             entity_id = entity_ids[index] if entity_ids is not None and index < len(entity_ids) else None
-            emit(event, userId=user_id, sessionId=session_id, entityId=entity_id)
+            emit(audit_event, userId=user_id, sessionId=session_id, entityId=entity_id)
 
 
 def data_imported(user_id: str, session_id: str | None) -> None:

@@ -1,6 +1,6 @@
 """Business metrics: CloudWatch embedded metric format (EMF) through Powertools Metrics.
 
-A service records an event with `record(...)` (or `record_mutations(...)` for accepted mutations);
+A service records an event with `record(...)` (accepted mutations through `ciq.audit`);
 the handler's `@flushed` decorator prints them as one EMF JSON line on stdout when the invocation
 ends, and CloudWatch Logs turns that line into metrics. Namespace: POWERTOOLS_METRICS_NAMESPACE;
 the only dimension is `service` (POWERTOOLS_SERVICE_NAME): no user id, email or other PII ever
@@ -16,14 +16,13 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections import Counter
 from enum import StrEnum
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable
 
 _log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -47,20 +46,6 @@ class Event(StrEnum):
     AUTHORIZER_FAILURE = "AuthorizerFailure"
 
 
-# Accepted mutations (of /api/user-data and /api/setup-status) that are business events.
-MUTATION_EVENTS: dict[str, Event] = {
-    "workspace.create": Event.WORKSPACE_CREATED,
-    "workspace.duplicate": Event.WORKSPACE_CREATED,
-    "knowledgeBase.create": Event.KNOWLEDGE_BASE_CHANGED,
-    "knowledgeBase.update": Event.KNOWLEDGE_BASE_CHANGED,
-    "knowledgeBase.delete": Event.KNOWLEDGE_BASE_CHANGED,
-    "connection.create": Event.CONNECTION_ADDED,
-    "connection.delete": Event.CONNECTION_REMOVED,
-    "addConnection": Event.CONNECTION_ADDED,
-    "removeConnection": Event.CONNECTION_REMOVED,
-    "completeOnboarding": Event.ONBOARDING_COMPLETED,
-}
-
 _metrics = Metrics()
 _lock = threading.Lock()
 
@@ -69,14 +54,6 @@ def record(event: Event, count: int = 1) -> None:
     if count > 0:
         with _lock:
             _metrics.add_metric(name=event.value, unit=MetricUnit.Count, value=count)
-
-
-def record_mutations(mutations: Iterable[object]) -> None:
-    """Counts the business events among mutations that were stored (never for a replay): each
-    mutation model's `type` names it."""
-    types = (getattr(mutation, "type", None) for mutation in mutations)
-    for event, count in Counter(MUTATION_EVENTS[t] for t in types if t in MUTATION_EVENTS).items():
-        record(event, count)
 
 
 def flush(publisher: Metrics = _metrics) -> None:
