@@ -47,7 +47,8 @@ def _prose(rng: random.Random, words: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
 
 
-def _full_draft(rng: random.Random) -> Any:
+def full_draft(rng: random.Random) -> Any:
+    """A KbDraftState with every field set (also used by tests/integration/test_user_data_large.py)."""
     from ciq.contracts.entities import CustomObjective, KbDraftState, MultiSelectValue
 
     fields = {
@@ -101,7 +102,7 @@ def build(shape: Shape, handler: Callable[[dict[str, Any], Any], Any], stub: Stu
                         name=f"Workspace {index + 1}",
                         group_id="default",
                     )
-                account.knowledge_base(workspace.default_kb_id).draft = _full_draft(rng)
+                account.knowledge_base(workspace.default_kb_id).draft = full_draft(rng)
                 for n in range(2, shape.kbs_per_workspace + 1):
                     defaults.add_knowledge_base(
                         account,
@@ -109,7 +110,7 @@ def build(shape: Shape, handler: Callable[[dict[str, Any], Any], Any], stub: Stu
                         workspace,
                         kb_id=f"kb-{index + 1}-{n}",
                         name=f"KB {n}",
-                        draft=_full_draft(rng),
+                        draft=full_draft(rng),
                     )
             derive(account)
             assert violations(account) == [], violations(account)

@@ -11,34 +11,13 @@ import random
 import string
 from typing import Any
 
+from bench.accounts import full_draft
 from tests.conftest import LambdaContext, api_event, merged_headers
 from tests.integration.conftest import Client, kb
 
 WORKSPACES = 200
 KBS_PER_WORKSPACE = 10
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
-WORDS = [
-    *("friendly", "warm", "concise", "helpful", "expert", "playful", "formal", "booking", "demo"),
-    *("discount", "order", "shipping", "refund", "appointment", "hours", "location", "menu"),
-    *("pricing", "upgrade", "support", "contact", "weekend", "holiday", "question", "answer"),
-]
-
-
-def prose(rng: random.Random, words: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
-
-
-def full_draft(rng: random.Random) -> Any:
-    """A KbDraftState with every field set, as a user who filled in the whole form leaves it."""
-    from ciq.contracts.entities import CustomObjective, KbDraftState, MultiSelectValue
-
-    fields = {
-        name: MultiSelectValue(presets=[rng.choice(WORDS) for _ in range(3)], custom_text=prose(rng, 60))
-        for name in KbDraftState.model_fields
-        if name != "custom_objectives"
-    }
-    objectives = [CustomObjective(id=f"obj-{i}", title=prose(rng, 4), text=prose(rng, 40)) for i in range(5)]
-    return KbDraftState(**fields, custom_objectives=objectives)
 
 
 def build_large_account(user_id: str) -> None:
