@@ -11,9 +11,6 @@ concurrency control, so no lock then."""
 
 from __future__ import annotations
 
-import base64
-import json
-import secrets
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -90,18 +87,8 @@ class EmbeddedAws:
             )
             raise LocalRunError(f"could not create the tables on {where}: {error}") from error
 
-    def seed_auth_secret(self, parameter_name: str) -> None:
-        """Fresh signing keys and pepper on every start: local sessions never outlive the process."""
+    def put_secret(self, parameter_name: str, value: str) -> None:
+        """Writes an SSM SecureString of the embedded SSM (the auth secret, the upstream's key)."""
         boto3.client("ssm").put_parameter(
-            Name=parameter_name, Type="SecureString", Value=new_auth_secret(), Overwrite=True
+            Name=parameter_name, Type="SecureString", Value=value, Overwrite=True
         )
-
-
-def new_auth_secret() -> str:
-    """The SSM SecureString value format (docs/ops/environment-and-secrets.md): the active key id,
-    the HMAC keys by id (base64url of 32 random bytes) and the pepper for hashing emails/codes."""
-
-    def random_key() -> str:
-        return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-
-    return json.dumps({"activeKid": "local-1", "keys": {"local-1": random_key()}, "pepper": random_key()})

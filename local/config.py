@@ -7,16 +7,19 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from local.template import ROOT
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from pathlib import Path
 
 HOST = "127.0.0.1"  # never another interface: the local run has fixed codes and fake secrets
-DEFAULT_PORT = 3000
+DEFAULT_PORT = 4000  # not 3000: that is the Next.js dev server's
+DEFAULT_STATE_DIR = ".local-state"
+STORES = ("disk", "memory")
+UPSTREAM_BEHAVIOURS = ("ok", "slow", "fail", "throttle")
 DEFAULT_OUTBOX = ".local-outbox/outbox.jsonl"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account, so ARNs match what moto reports
@@ -56,6 +59,11 @@ class LocalConfig:
     parameter_overrides: dict[str, str]
     enforce_timeouts: bool
     region: str
+    store: str = "disk"  # disk: DynamoDB Local in state_dir; memory: moto, nothing survives
+    state_dir: Path = ROOT / DEFAULT_STATE_DIR
+    demo: bool = False  # seed the demo account (local/demo.py)
+    upstream: str | None = None  # a local live-agents upstream: None, or one of UPSTREAM_BEHAVIOURS
+    json_logs: bool = False  # the functions' own Powertools/EMF JSON lines, instead of one line per request
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], template_path: Path | None = None) -> LocalConfig:
@@ -68,14 +76,49 @@ class LocalConfig:
             enforce_timeouts=environ.get("LOCAL_FUNCTION_TIMEOUTS", "on").lower()
             not in {"off", "0", "false"},
             region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or REGION,
+            store=_choice("LOCAL_STORE", environ.get("LOCAL_STORE") or "disk", STORES),
+            state_dir=Path(environ.get("LOCAL_STATE_DIR") or ROOT / DEFAULT_STATE_DIR).resolve(),
+            demo=_switch(environ.get("LOCAL_DEMO", "")),
+            upstream=_upstream(environ.get("LOCAL_UPSTREAM", "")),
+            json_logs=(environ.get("LOCAL_LOG") or "lines").lower() == "json",
         )
+
+    @property
+    def function_log(self) -> Path:
+        return self.state_dir / "functions.log"
+
+    @property
+    def persistent(self) -> bool:
+        """Data survives a restart: DynamoDB Local on disk, or another DynamoDB the developer names."""
+        return self.store == "disk" or self.dynamodb_endpoint is not None
+
+
+def _switch(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value.lower() not in allowed:
+        raise LocalRunError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+    return value.lower()
+
+
+def _upstream(value: str) -> str | None:
+    """LOCAL_UPSTREAM: empty/off = store mode (the default); on = a healthy local upstream; or how it
+    misbehaves (slow, fail, throttle) to show the degraded path."""
+    value = value.strip().lower()
+    if value in {"", "0", "off", "false", "no"}:
+        return None
+    if value in {"1", "on", "true", "yes"}:
+        return "ok"
+    return _choice("LOCAL_UPSTREAM", value, UPSTREAM_BEHAVIOURS)
 
 
 def _port(value: str) -> int:
-    """PORT as the contract says (default 3000); 0 asks the OS for a free port (the tests use it)."""
+    """PORT as the contract says (default 4000); 0 asks the OS for a free port (the tests use it)."""
     if not value.strip():
         return DEFAULT_PORT
-    if not value.strip().isdigit() or int(value) > 65535:
+    if not value.strip().isascii() or not value.strip().isdigit() or int(value) > 65535:
         raise LocalRunError(f"PORT={value!r} is not a port number")
     return int(value)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from local.authorizer import GATEWAY_RESPONSE_OF, authorize
 from local.events import lambda_context, proxy_event
 from local.gateway_responses import gateway_response
-from local.responses import LAMBDA_PAYLOAD_LIMIT, MalformedLambdaResponse, from_lambda, internal_server_error
+from local.responses import LAMBDA_PAYLOAD_LIMIT, MalformedLambdaResponse, from_lambda
 from local.routing import RouteTable
 
 if TYPE_CHECKING:
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 # API Gateway REST's payload quota; larger bodies never reach a function.
 MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024
+# A function error (raised, timed out, malformed answer) is a 502 under the DEFAULT_5XX gateway response.
+FUNCTION_ERROR = "DEFAULT_5XX"
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,8 @@ class LocalGateway:
     def _invoke(self, route: Route, event: dict[str, Any], request: IncomingRequest, api: ApiSpec) -> Outcome:
         function = self.functions[route.function_id]
         if function.handler is None:
-            return Outcome(
-                internal_server_error(request.request_id),
-                f"{route.function_id} failed to load:\n{function.error}",
+            return self._gateway(
+                api, FUNCTION_ERROR, request, f"{route.function_id} failed to load:\n{function.error}"
             )
         if len(json.dumps(event)) > LAMBDA_PAYLOAD_LIMIT:
             note = f"the event exceeds Lambda's {LAMBDA_PAYLOAD_LIMIT}-byte invocation limit (base64: +33%)"
@@ -92,20 +93,18 @@ class LocalGateway:
             result = function.handler(event, lambda_context(function.spec, self.region))
         except Exception:  # a raising function is API Gateway's 502
             traceback.print_exc(file=sys.stderr)
-            return Outcome(
-                internal_server_error(request.request_id), f"{route.function_id} raised (traceback above)"
+            return self._gateway(
+                api, FUNCTION_ERROR, request, f"{route.function_id} raised (traceback above)"
             )
         elapsed = time.monotonic() - started
         if self.enforce_timeouts and elapsed > function.spec.timeout_seconds:
             limit = function.spec.timeout_seconds
             note = f"{route.function_id}: Task timed out after {limit:.0f} seconds (took {elapsed:.1f} s)"
-            return Outcome(internal_server_error(request.request_id), note)
+            return self._gateway(api, FUNCTION_ERROR, request, note)
         try:
             return Outcome(from_lambda(result, request.request_id))
         except MalformedLambdaResponse as error:
-            return Outcome(
-                internal_server_error(request.request_id), f"malformed Lambda proxy response: {error}"
-            )
+            return self._gateway(api, FUNCTION_ERROR, request, f"malformed Lambda proxy response: {error}")
 
     def _gateway(
         self,

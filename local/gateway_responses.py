@@ -24,6 +24,9 @@ DEFAULTS: dict[str, tuple[int, str | None]] = {
     "ACCESS_DENIED": (403, "User is not authorized to access this resource with an explicit deny"),
     "AUTHORIZER_CONFIGURATION_ERROR": (500, None),
     "AUTHORIZER_FAILURE": (500, None),
+    # A function that raised, timed out or returned no valid proxy response: API Gateway's 502,
+    # rendered with the template's DEFAULT_5XX (its body and CORS headers), keeping the 502 status.
+    "DEFAULT_5XX": (502, "Internal server error"),
     "INTEGRATION_FAILURE": (504, None),
     "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out"),
     "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),

@@ -1,28 +1,36 @@
-"""Putting the local run together, in the order the pieces depend on each other: template ->
-environment -> embedded AWS (before any boto3 client exists) -> tables and secret -> handlers ->
-HTTP server."""
+"""Putting the local run together, in the order the pieces depend on each other: state folder ->
+DynamoDB Local and the live-agents upstream (their addresses are inputs to the template) -> template
+-> environment -> embedded AWS (before any boto3 client exists) -> tables and secrets -> handlers ->
+HTTP server -> demo account."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from local import dynamodb_local
 from local.aws import EmbeddedAws
 from local.config import LocalRunError, parameter_values, pseudo_parameters
+from local.demo import DEMO_CODE, DEMO_EMAIL, DemoSeedError, seed_demo_account
 from local.environment import LocalEnvironment, apply, build_environment
 from local.functions import LoadedFunction, add_layers, load_functions
 from local.gateway import LocalGateway
 from local.intrinsics import Resolver
 from local.server import LocalHttpServer, log
 from local.stack import Stack, read_stack, resource_references
+from local.state import LocalState, new_auth_secret
 from local.template import load_template
+from local.upstream import AgentDirectory, LocalUpstream
 
 if TYPE_CHECKING:
     from local.config import LocalConfig
 
 AUTH_SECRET_PARAMETER = "AuthSecretParameterName"
+UPSTREAM_KEY_PARAMETER = "/ciq/local/live-agents-api-key"
 
 
 @dataclass(frozen=True)
@@ -36,9 +44,26 @@ class Plan:
 
 
 @dataclass
+class Backing:
+    """What the run starts beside the API and stops after it."""
+
+    state: LocalState | None = None
+    engine: dynamodb_local.RunningEngine | None = None
+    upstream: LocalUpstream | None = None
+    aws: EmbeddedAws | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for part in (self.aws, self.upstream, self.engine, self.state):
+            if part is not None:
+                with contextlib.suppress(Exception):
+                    part.stop()
+
+
+@dataclass
 class LocalRun:
     server: LocalHttpServer
-    aws: EmbeddedAws
+    backing: Backing
     plan: Plan
     config: LocalConfig
 
@@ -50,7 +75,7 @@ class LocalRun:
 
     def close(self) -> None:
         self.server.server_close()
-        self.aws.stop()
+        self.backing.stop()
 
 
 def plan(config: LocalConfig) -> Plan:
@@ -64,33 +89,95 @@ def plan(config: LocalConfig) -> Plan:
 
 
 def start(config: LocalConfig) -> LocalRun:
-    planned = plan(config)
-    for name, (shell, local) in planned.environment.replaced.items():
-        log(f"note: {name}={shell!r} from your shell is {local!r} here (the template's value)", error=True)
-    apply(planned.environment, os.environ)
-    aws = EmbeddedAws(config.dynamodb_endpoint)
-    aws.start()
+    backing = Backing()
     try:
-        _prepare_aws(aws, planned)
-        functions = _load_handlers(planned)
+        config = _start_backing(config, backing)
+        planned = plan(config)
+        for name, (shell, local) in planned.environment.replaced.items():
+            log(
+                f"note: {name}={shell!r} from your shell is {local!r} here (the template's value)", error=True
+            )
+        apply(planned.environment, os.environ)
+        os.environ.update(_engine_environment(backing))
+        backing.aws = EmbeddedAws(config.dynamodb_endpoint or _engine_url(backing))
+        backing.aws.start()
+        _prepare_aws(backing, planned)
         gateway = LocalGateway(
             planned.stack,
-            functions,
+            _load_handlers(planned),
             cors_allow_list=_allow_list(planned.environment.shared.get("CORS_ALLOW_ORIGINS", "")),
             region=config.region,
             enforce_timeouts=config.enforce_timeouts,
         )
+        if config.demo:
+            _seed_demo(gateway, backing)
         server = LocalHttpServer(config.port, gateway)
     except BaseException:
-        aws.stop()
+        backing.stop()
         raise
-    return LocalRun(server=server, aws=aws, plan=planned, config=config)
+    return LocalRun(server=server, backing=backing, plan=planned, config=config)
 
 
-def _prepare_aws(aws: EmbeddedAws, planned: Plan) -> None:
-    aws.create_tables(planned.template, planned.stack.table_names)
+def _start_backing(config: LocalConfig, backing: Backing) -> LocalConfig:
+    """The state folder, DynamoDB Local and the upstream; returns the config the template sees."""
+    if config.persistent:
+        backing.state = LocalState.open(config.state_dir)
+    if config.store == "disk" and config.dynamodb_endpoint is None:
+        assert backing.state is not None
+        if backing.state.created:
+            log(
+                f"first run: new state folder {config.state_dir} (data, sessions and secrets live there)"
+            )
+        try:
+            backing.engine = dynamodb_local.start(backing.state.engine_log, backing.state.db_path, say=log)
+        except dynamodb_local.DynamoDBLocalError as error:
+            raise LocalRunError(f"{error}\n(LOCAL_STORE=memory runs without it, keeping nothing)") from error
+    if config.upstream is None:
+        return config
+    directory = AgentDirectory(backing.state.folder / "upstream-agents.json" if backing.state else None)
+    backing.upstream = LocalUpstream(secrets.token_urlsafe(24), config.upstream, directory)
+    backing.upstream.start()
+    overrides = {
+        "LiveAgentsApiUrl": backing.upstream.base_url,
+        "LiveAgentsApiKeyParameterName": UPSTREAM_KEY_PARAMETER,
+        **config.parameter_overrides,
+    }
+    return replace(config, parameter_overrides=overrides)
+
+
+def _engine_url(backing: Backing) -> str | None:
+    return backing.engine.endpoint_url if backing.engine else None
+
+
+def _engine_environment(backing: Backing) -> dict[str, str]:
+    """Our DynamoDB Local keeps one database per access key id: the state's random one names ours."""
+    if backing.engine is None or backing.state is None:
+        return {}
+    return {
+        "AWS_ENDPOINT_URL_DYNAMODB": backing.engine.endpoint_url,
+        "AWS_ACCESS_KEY_ID": backing.state.access_key_id,
+    }
+
+
+def _prepare_aws(backing: Backing, planned: Plan) -> None:
+    assert backing.aws is not None
+    backing.aws.create_tables(planned.template, planned.stack.table_names)
     if AUTH_SECRET_PARAMETER in planned.parameters:
-        aws.seed_auth_secret(planned.parameters[AUTH_SECRET_PARAMETER])
+        # Kept in the state folder when the run is persistent, so sessions and the email index
+        # (HMAC with the pepper) stay valid across restarts; fresh otherwise.
+        secret = backing.state.auth_secret if backing.state else new_auth_secret()
+        backing.aws.put_secret(planned.parameters[AUTH_SECRET_PARAMETER], secret)
+    if backing.upstream is not None:
+        backing.aws.put_secret(UPSTREAM_KEY_PARAMETER, backing.upstream.api_key)
+
+
+def _seed_demo(gateway: LocalGateway, backing: Backing) -> None:
+    try:
+        created = seed_demo_account(gateway)
+    except DemoSeedError as error:
+        raise LocalRunError(str(error)) from error
+    verb = "created" if created else "already there"
+    backing.notes.append(f"  demo account {verb}: sign in as {DEMO_EMAIL} with the code {DEMO_CODE}")
 
 
 def _load_handlers(planned: Plan) -> dict[str, LoadedFunction]:
@@ -114,14 +201,31 @@ def describe(run: LocalRun) -> list[str]:
     for route in gateway.routes.routes():
         auth = route.authorizer.name if route.authorizer else "public"
         lines.append(f"  {route.method:<7} {route.resource:<32} -> {route.function_id} [{auth}]")
-    endpoint = run.config.dynamodb_endpoint
-    dynamodb = f"{endpoint} (AWS_ENDPOINT_URL_DYNAMODB)" if endpoint else "embedded (moto)"
     tables = ", ".join(run.plan.stack.table_names.values())
-    lines.append(f"  DynamoDB: {dynamodb}; SSM: embedded (moto); tables: {tables}")
+    lines.append(f"  DynamoDB: {_dynamodb_description(run)}; SSM: embedded (moto); tables: {tables}")
+    if run.backing.upstream is not None:
+        lines.append(f"  live agents: local upstream {run.backing.upstream.base_url} ({run.config.upstream})")
+    else:
+        lines.append("  live agents: store mode (LOCAL_UPSTREAM=on starts a local upstream)")
     lines.append(f"  verification codes go to the outbox {run.config.outbox_path} and are printed here")
+    if not run.config.json_logs:
+        lines.append(f"  the functions' JSON logs and metrics: {run.config.function_log} (LOCAL_LOG=json)")
+    lines.extend(run.backing.notes)
+    lines.append(
+        "  the session cookie travels only when the app's page and the API use the same host name "
+        f"(a page on http://localhost:<port> with {run.url}; a page on 127.0.0.1 gets 401)"
+    )
     return lines
 
 
 def fail(error: LocalRunError) -> int:
     print(f"local run: {error}", file=sys.stderr, flush=True)
     return 2
+
+
+def _dynamodb_description(run: LocalRun) -> str:
+    if run.config.dynamodb_endpoint:
+        return f"{run.config.dynamodb_endpoint} (AWS_ENDPOINT_URL_DYNAMODB)"
+    if run.backing.engine is not None:
+        return f"DynamoDB Local on disk in {run.config.state_dir} (LOCAL_STORE=memory: in memory)"
+    return "in memory (moto; LOCAL_STORE=memory: nothing survives a restart)"

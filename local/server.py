@@ -1,9 +1,16 @@
 """The HTTP side: a threading server on 127.0.0.1 (API Gateway serves requests concurrently, so
 does this), reading each request into an IncomingRequest and writing the gateway's answer, with one
-log line per request."""
+log line per request.
+
+Made for a browser and a test runner to lean on: every method (TRACE and made-up ones too) goes to
+the gateway, which answers in the contract's JSON; the server's own refusals (a malformed request
+line, headers too long) are JSON too; each answer leaves in one write with TCP_NODELAY, so a kept-alive
+connection never waits for the client's delayed ACK; the listen backlog takes a test runner's burst."""
 
 from __future__ import annotations
 
+import json
+import socket
 import sys
 import threading
 import time
@@ -14,7 +21,7 @@ from typing import TYPE_CHECKING
 from local.config import HOST
 from local.events import IncomingRequest
 from local.gateway import MAX_REQUEST_BODY_BYTES, Outcome
-from local.responses import HttpResponse, internal_server_error
+from local.responses import HttpResponse
 from local.template import ROOT
 
 if TYPE_CHECKING:
@@ -36,6 +43,7 @@ def log(line: str, *, error: bool = False) -> None:
 
 class LocalHttpServer(ThreadingHTTPServer):
     daemon_threads = True  # an in-flight request never keeps Ctrl+C from stopping the run
+    request_queue_size = 128  # socketserver's 5 resets a burst of 20+ parallel clients
 
     def __init__(self, port: int, gateway: LocalGateway) -> None:
         self.gateway = gateway
@@ -75,13 +83,30 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except Exception:  # a bug in the local run must not leave the client hanging
             traceback.print_exc(file=sys.stderr)
             outcome = Outcome(
-                internal_server_error("local-run-error"), "the local run itself failed (traceback above)"
+                _error(502, "internal_error", "the local run itself failed; its log has the traceback"),
+                "the local run itself failed (traceback above)",
             )
         # Logged before the answer is written, so the line is there once a client has its answer.
         _log_request(self.command, path, outcome, (time.monotonic() - started) * 1000)
         self._write(outcome.response)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def __getattr__(self, name: str) -> object:
+        """`do_<METHOD>` for every method, so that API Gateway's rules (404, 405) answer, not http.server's
+        HTML 501."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (bad request line, headers too long), in the contract's JSON."""
+        self.close_connection = True
+        text = message or self.responses.get(code, ("the request could not be read",))[0]
+        code_name = "payload_too_large" if code in {413, 414, 431} else "invalid_request"
+        self._write(_error(code, code_name, text))
 
     def _read_body(self) -> bytes:
         """The body, or its first MAX+1 bytes when it is larger (enough for the gateway's 413)."""
@@ -116,17 +141,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
             remaining -= read
 
     def _write(self, response: HttpResponse) -> None:
+        """Status line, headers and body in one write (one segment for a small answer)."""
+        reason = self.responses.get(response.status, ("",))[0]
+        lines = [
+            f"HTTP/1.1 {response.status} {reason}",
+            f"Server: {self.server_version}",
+            f"Date: {self.date_time_string()}",
+        ]
+        lines += [f"{name}: {value}" for name, value in response.headers if name.lower() not in _HOP_BY_HOP]
+        lines.append(f"Content-Length: {len(response.body)}")
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", errors="replace")
         try:
-            self.send_response(response.status)
-            for name, value in response.headers:
-                if name.lower() not in _HOP_BY_HOP:
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(response.body)
+            self.wfile.write(head if getattr(self, "command", None) == "HEAD" else head + response.body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
@@ -134,12 +162,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """Silences http.server's own stderr line; _log_request prints a better one."""
 
 
+def _error(status: int, code: str, message: str) -> HttpResponse:
+    body = json.dumps({"error": {"code": code, "message": message, "details": []}}).encode()
+    return HttpResponse(status, [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body)
+
+
 def _openapi_document() -> HttpResponse:
     """docs/api/openapi.json as checked in (`make openapi` writes it from template.yaml and the models)."""
     try:
         body = OPENAPI_PATH.read_bytes()
     except OSError:
-        return HttpResponse(404, [("Content-Type", "application/json")], b'{"error":"run make openapi"}')
+        return _error(404, "not_found", "docs/api/openapi.json is missing: run `make openapi`")
     return HttpResponse(200, [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body)
 
 
