@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -83,8 +84,11 @@ def free_port() -> int:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
+    """In memory (LOCAL_STORE=memory) with a state folder of its own unless `extra` says otherwise:
+    never the developer's `.local-state/`, and never one shared by two test processes."""
     env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
-    env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"})
+    env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "LOCAL_STORE": "memory"})
+    env["LOCAL_STATE_DIR"] = tempfile.mkdtemp(prefix="ciq-local-state-")
     env.update(extra)
     return env
 
@@ -158,9 +162,12 @@ def throwaway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Throwaway]:
 
 @pytest.fixture(scope="session")
 def real_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Throwaway]:
-    """The local API serving the real template.yaml and functions, as `make run` does."""
+    """The local API serving the real template.yaml and functions, as `make run` does: on DynamoDB
+    Local with a state folder on disk."""
     directory = tmp_path_factory.mktemp("real")
     outbox = directory / "outbox.jsonl"
-    server = started(clean_env(PORT="0", LOCAL_OUTBOX_PATH=str(outbox)))
+    state = str(directory / "state")
+    env = clean_env(PORT="0", LOCAL_OUTBOX_PATH=str(outbox), LOCAL_STORE="disk", LOCAL_STATE_DIR=state)
+    server = started(env)
     yield Throwaway(server=server, authorizer_log=directory / "unused", outbox=outbox)
     server.stop()

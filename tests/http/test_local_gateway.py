@@ -336,14 +336,21 @@ def test_a_chunked_request_body_is_read_whole(throwaway: Throwaway) -> None:
     assert json.loads(base64.b64decode(event["body"])) == {"part": "one"}
 
 
-def test_a_raising_handler_is_a_502_internal_server_error(throwaway: Throwaway) -> None:
+FUNCTION_ERROR_502 = {
+    "error": {"code": "internal_error", "message": "Internal server error", "type": "DEFAULT_5XX"}
+}
+
+
+def test_a_raising_handler_is_a_502_in_the_default_5xx_gateway_response(throwaway: Throwaway) -> None:
     # Given a handler that raises
     with throwaway.server.client() as client:
         # When it is called
         response = client.get("/public/boom")
-    # Then API Gateway's 502 comes back and the traceback went to the server's stderr
+    # Then API Gateway's 502 comes back in the template's DEFAULT_5XX shape (the contract's error
+    # shape, not {"message": ...}), and the traceback went to the server's stderr
     assert response.status_code == 502
-    assert response.json() == {"message": "Internal server error"}
+    assert response.json() == FUNCTION_ERROR_502
+    assert response.headers["x-local-gateway-response"] == "DEFAULT_5XX"
     assert throwaway.server.wait_for_error("RuntimeError: the handler blew up"), throwaway.server.errors()
 
 
@@ -353,7 +360,7 @@ def test_a_malformed_proxy_response_is_a_502(throwaway: Throwaway) -> None:
         response = client.get("/public/malformed")
     # Then it is API Gateway's "Malformed Lambda proxy response" 502
     assert response.status_code == 502
-    assert response.json() == {"message": "Internal server error"}
+    assert response.json() == FUNCTION_ERROR_502
 
 
 def test_a_function_over_its_timeout_is_a_502(throwaway: Throwaway) -> None:

@@ -140,8 +140,8 @@ def test_real_credentials_are_kept_only_for_a_dynamodb_endpoint() -> None:
 
 def test_port_and_defaults_come_from_the_environment() -> None:
     # Given no PORT, then PORT=0 and a bad PORT
-    # Then 3000 is the default, 0 means "any free port", and garbage is refused
-    assert config().port == 3000
+    # Then 4000 is the default, 0 means "any free port", and garbage is refused
+    assert config().port == 4000
     assert config(PORT="0").port == 0
     assert config().outbox_path.endswith(".local-outbox/outbox.jsonl")
     with pytest.raises(LocalRunError):
