@@ -69,7 +69,8 @@ def test_data_sessions_and_accounts_survive_a_restart(tmp_path: Path) -> None:
             # And signing in finds the account (the email index still hashes the same way)
             assert client.post("/api/auth/sign-in", json={"email": email}).status_code == 201
             # And signing up again with that email is refused: no duplicate account
-            profile = {"firstName": "A", "lastName": "B", "email": email, "company": "C", "phone": "+14155550123"}
+            profile = {"firstName": "A", "lastName": "B", "email": email, "company": "C",
+                       "phone": "+14155550123"}  # fmt: skip
             again = client.post("/api/auth/sign-up", json=profile)
             assert again.status_code == 409, again.text
     finally:
