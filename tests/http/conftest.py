@@ -23,7 +23,7 @@ import pytest
 from tests.http.throwaway_stack import write_throwaway_stack
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"http://localhost:(\d+)")
@@ -59,8 +59,16 @@ class LocalServer:
 
     def wait_for_error(self, text: str, timeout: float = 5.0) -> bool:
         """stderr is drained by a thread: a line written just before a response may arrive after it."""
+        return self._wait_for(self.errors, text, timeout)
+
+    def wait_for_output(self, text: str, timeout: float = 5.0) -> bool:
+        """The same for stdout (the request log lines)."""
+        return self._wait_for(self.output, text, timeout)
+
+    @staticmethod
+    def _wait_for(read: Callable[[], str], text: str, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        while text not in self.errors():
+        while text not in read():
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.02)

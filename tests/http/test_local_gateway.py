@@ -369,7 +369,7 @@ def test_a_function_over_its_timeout_is_a_502(throwaway: Throwaway) -> None:
         response = client.get("/public/slow")
     # Then the answer is the 502 a timed-out Lambda gives, and the log says why
     assert response.status_code == 502
-    assert "Task timed out after 1 seconds" in throwaway.server.output()
+    assert throwaway.server.wait_for_output("Task timed out after 1 seconds"), throwaway.server.output()
 
 
 def test_a_function_that_fails_to_import_answers_502_on_its_routes(throwaway: Throwaway) -> None:
