@@ -193,6 +193,7 @@ def start(
                 [
                     java,
                     f"-Djava.library.path={jars / 'DynamoDBLocal_lib'}",
+                    "-Xmx512m",  # the JVM's default (a quarter of RAM) would let the dev server grow to GBs
                     "-jar",
                     str(jars / "DynamoDBLocal.jar"),
                     *options,
