@@ -10,6 +10,7 @@ Writes the table between the `local-scaling` markers of docs/performance.md and 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -136,6 +137,47 @@ def _measure(probe: Probe, accounts: int, sign_ups: list[float]) -> Row:
     return Row(probe.store, accounts, _p50(post), _p50(get), statistics.median(recent), _rss_mb(probe.pid))
 
 
+IMPORT_TARGET_BYTES = 4_400_000  # the largest import that fits API Gateway's base64 event (user-data.md)
+
+
+def largest_import(target_bytes: int = IMPORT_TARGET_BYTES) -> dict[str, object]:
+    """A valid import of about `target_bytes`: 98 workspaces (100 items with the root and the
+    idempotency record, the transaction limit), each with KBs whose drafts are full."""
+    import random
+
+    from bench.accounts import full_draft
+
+    rng = random.Random(7)  # noqa: S311 - reproducible filler text
+    draft = full_draft(rng).model_dump(mode="json", by_alias=True)
+    draft_bytes = len(json.dumps(draft))
+    kbs_per_workspace = max(1, target_bytes // (98 * (draft_bytes + 200)))
+    workspaces, kbs = [], []
+    for w in range(98):
+        workspaces.append({"id": f"ws-big-{w}", "name": f"Workspace {w}"})
+        kbs += [{"id": f"kb-big-{w}-{k}", "workspaceId": f"ws-big-{w}", "name": f"KB {k}", "draft": draft}
+                for k in range(kbs_per_workspace)]  # fmt: skip
+    return {"data": {"schemaVersion": 2, "workspaces": workspaces, "knowledgeBases": kbs}}
+
+
+def largest_requests(client: httpx.Client) -> list[str]:
+    """The largest requests the docs call valid, on a new account: their status and time."""
+    token, _ = _new_account(client)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    body = json.dumps(largest_import()).encode()
+    started = time.perf_counter()
+    imported = client.put("/api/user-data", headers=headers, content=body)
+    import_ms = (time.perf_counter() - started) * 1000
+    batch = {"mutations": [{"type": "workspace.create", "name": f"Batch {i}"} for i in range(25)]}
+    started = time.perf_counter()
+    batched = client.post("/api/user-data", headers=headers, json=batch)
+    batch_ms = (time.perf_counter() - started) * 1000
+    return [
+        f"PUT import of {len(body) / 1e6:.1f} MB (98 workspaces) answered {imported.status_code} "
+        f"in {import_ms:.0f} ms",
+        f"POST batch of 25 workspace.create answered {batched.status_code} in {batch_ms:.0f} ms",
+    ]
+
+
 def keep_alive_figures(base: str, token: str) -> tuple[float, float]:
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, trust_env=False) as kept:
@@ -148,7 +190,14 @@ def keep_alive_figures(base: str, token: str) -> tuple[float, float]:
     return kept_ms, _p50(fresh)
 
 
-def run_store(store: str, counts: list[int]) -> tuple[list[Row], tuple[float, float]]:
+@dataclass
+class StoreResult:
+    rows: list[Row]
+    keep_alive: tuple[float, float]
+    largest: list[str]
+
+
+def run_store(store: str, counts: list[int]) -> StoreResult:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="ciq-bench-local-") as folder:
         process, base = _start(store, Path(folder))
@@ -165,10 +214,11 @@ def run_store(store: str, counts: list[int]) -> tuple[list[Row], tuple[float, fl
                         made += 1
                     rows.append(_measure(probe, target, sign_ups))
                     print(_line(rows[-1]), flush=True)
+                largest = largest_requests(client)
         finally:
             process.terminate()
             process.wait(timeout=30)
-    return rows, keep_alive
+    return StoreResult(rows, keep_alive, largest)
 
 
 def _line(row: Row) -> str:
@@ -176,20 +226,21 @@ def _line(row: Row) -> str:
             f"| {row.rss_mb:.0f} |")  # fmt: skip
 
 
-def table(results: dict[str, tuple[list[Row], tuple[float, float]]]) -> str:
+def table(results: dict[str, StoreResult]) -> str:
     header = "| store | accounts | POST p50 ms | GET p50 ms | sign-up + verify p50 ms | RSS MB (run+engine) |"
     lines = [header, "|---|---|---|---|---|---|"]
-    for rows, _ in results.values():
-        lines += [_line(row) for row in rows]
+    for result in results.values():
+        lines += [_line(row) for row in result.rows]
     lines.append("")
-    for store, (rows, (kept, fresh)) in results.items():
-        first, last = rows[0], rows[-1]
+    for store, result in results.items():
+        (first, last), (kept, fresh) = (result.rows[0], result.rows[-1]), result.keep_alive
         lines.append(
             f"- `{store}`: POST x{last.post_ms / first.post_ms:.2f}, GET x{last.get_ms / first.get_ms:.2f}, "
             f"sign-up x{last.sign_up_ms / first.sign_up_ms:.2f} from {first.accounts} to {last.accounts} "
             f"accounts; GET /api/setup-status p50 on a kept-alive connection {kept:.1f} ms, on fresh "
             f"connections {fresh:.1f} ms."
         )
+        lines += [f"  - {line}" for line in result.largest]
     return "\n".join(lines)
 
 
