@@ -86,20 +86,25 @@ def _rss_mb(pid: int) -> float:
 
 
 def _new_account(client: httpx.Client) -> tuple[str, float]:
+    """Signs up and verifies (timed), then reads the data and makes two writes."""
     started = time.perf_counter()
-    profile = {"firstName": "Bench", "lastName": "User", "email": f"bench-{uuid.uuid4().hex}@example.com",
-               "company": "Bench", "phone": "+14155550123"}  # fmt: skip
-    challenge = client.post("/api/auth/sign-up", json=profile).json()["challengeId"]
-    answer = client.post("/api/auth/verify", json={"challengeId": challenge, "code": "123456"})
-    answer.raise_for_status()
+    token = _signed_up(client)
     elapsed = (time.perf_counter() - started) * 1000
-    token = answer.json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
     client.get("/api/user-data", headers=headers).raise_for_status()
     client.post("/api/user-data", headers=headers, json={"type": "workspace.create", "name": "Spring"})
     client.post("/api/user-data", headers=headers,
                 json={"type": "workspace.update", "workspaceId": "ws-1", "name": "Renamed"})  # fmt: skip
     return token, elapsed
+
+
+def _signed_up(client: httpx.Client) -> str:
+    profile = {"firstName": "Bench", "lastName": "User", "email": f"bench-{uuid.uuid4().hex}@example.com",
+               "company": "Bench", "phone": "+14155550123"}  # fmt: skip
+    challenge = client.post("/api/auth/sign-up", json=profile).json()["challengeId"]
+    answer = client.post("/api/auth/verify", json={"challengeId": challenge, "code": "123456"})
+    answer.raise_for_status()
+    return str(answer.json()["token"])
 
 
 def _p50(call: object, samples: int = SAMPLES) -> float:
@@ -161,7 +166,7 @@ def largest_import(target_bytes: int = IMPORT_TARGET_BYTES) -> dict[str, object]
 
 def largest_requests(client: httpx.Client) -> list[str]:
     """The largest requests the docs call valid, on a new account: their status and time."""
-    token, _ = _new_account(client)
+    token = _signed_up(client)  # untouched: an import is allowed
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     body = json.dumps(largest_import()).encode()
     started = time.perf_counter()
