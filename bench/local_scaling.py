@@ -40,6 +40,7 @@ class Row:
     get_ms: float
     sign_up_ms: float
     rss_mb: float
+    failed: int  # requests answered 5xx (or not at all) since the previous row
 
 
 def _start(store: str, state: Path) -> tuple[subprocess.Popen[str], str]:
@@ -103,17 +104,18 @@ def _signed_up(client: httpx.Client) -> str:
                "company": "Bench", "phone": "+14155550123"}  # fmt: skip
     challenge = client.post("/api/auth/sign-up", json=profile).json()["challengeId"]
     answer = client.post("/api/auth/verify", json={"challengeId": challenge, "code": "123456"})
-    answer.raise_for_status()
+    answer.raise_for_status()  # the callers count a failure
     return str(answer.json()["token"])
 
 
 def _p50(call: object, samples: int = SAMPLES) -> float:
+    """The median of the calls that succeeded (failures are counted by the caller's probe)."""
     timings = []
     for _ in range(samples):
         started = time.perf_counter()
-        call()  # type: ignore[operator]
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
+        if call():  # type: ignore[operator]
+            timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings) if timings else float("nan")
 
 
 @dataclass
@@ -124,6 +126,12 @@ class Probe:
     client: httpx.Client
     token: str
     pid: int
+    failed: int = 0
+
+    def ok(self, response: httpx.Response) -> bool:
+        if response.status_code >= 500:
+            self.failed += 1
+        return response.status_code < 500
 
 
 def _measure(probe: Probe, accounts: int, sign_ups: list[float]) -> Row:
@@ -131,15 +139,19 @@ def _measure(probe: Probe, accounts: int, sign_ups: list[float]) -> Row:
     headers = {"Authorization": f"Bearer {token}"}
     names = iter(range(10**6))
 
-    def post() -> None:
+    def post() -> bool:
         body = {"type": "workspace.update", "workspaceId": "ws-1", "name": f"Name {next(names)}"}
-        client.post("/api/user-data", headers=headers, json=body).raise_for_status()
+        return probe.ok(client.post("/api/user-data", headers=headers, json=body))
 
-    def get() -> None:
-        client.get("/api/user-data", headers=headers).raise_for_status()
+    def get() -> bool:
+        return probe.ok(client.get("/api/user-data", headers=headers))
 
-    recent = sign_ups[-50:] or [_new_account(client)[1]]
-    return Row(probe.store, accounts, _p50(post), _p50(get), statistics.median(recent), _rss_mb(probe.pid))
+    post_ms, get_ms = _p50(post), _p50(get)
+    recent = sign_ups[-50:] or [float("nan")]
+    sign_up_ms, rss_mb = statistics.median(recent), _rss_mb(probe.pid)
+    row = Row(probe.store, accounts, post_ms, get_ms, sign_up_ms, rss_mb, probe.failed)
+    probe.failed = 0
+    return row
 
 
 IMPORT_TARGET_BYTES = 4_400_000  # the largest import that fits API Gateway's base64 event (user-data.md)
@@ -215,8 +227,11 @@ def run_store(store: str, counts: list[int]) -> StoreResult:
                 made, sign_ups = 1, []
                 for target in counts:
                     while made < target:
-                        sign_ups.append(_new_account(client)[1])
                         made += 1
+                        try:
+                            sign_ups.append(_new_account(client)[1])
+                        except (httpx.HTTPError, KeyError):  # a 5xx or a timeout: counted, not fatal
+                            probe.failed += 1
                     rows.append(_measure(probe, target, sign_ups))
                     print(_line(rows[-1]), flush=True)
                 largest = largest_requests(client)
@@ -228,12 +243,12 @@ def run_store(store: str, counts: list[int]) -> StoreResult:
 
 def _line(row: Row) -> str:
     return (f"| {row.store} | {row.accounts} | {row.post_ms:.0f} | {row.get_ms:.0f} | {row.sign_up_ms:.0f} "
-            f"| {row.rss_mb:.0f} |")  # fmt: skip
+            f"| {row.rss_mb:.0f} | {row.failed} |")  # fmt: skip
 
 
 def table(results: dict[str, StoreResult]) -> str:
-    header = "| store | accounts | POST p50 ms | GET p50 ms | sign-up + verify p50 ms | RSS MB (run+engine) |"
-    lines = [header, "|---|---|---|---|---|---|"]
+    header = "| store | accounts | POST p50 ms | GET p50 ms | sign-up+verify p50 ms | RSS MB | 5xx |"
+    lines = [header, "|---|---|---|---|---|---|---|"]
     for result in results.values():
         lines += [_line(row) for row in result.rows]
     lines.append("")

@@ -149,7 +149,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             f"Date: {self.date_time_string()}",
         ]
         lines += [f"{name}: {value}" for name, value in response.headers if name.lower() not in _HOP_BY_HOP]
-        lines.append(f"Content-Length: {len(response.body)}")
+        if response.status not in {204, 304}:  # answers that never have a body (RFC 9110)
+            lines.append(f"Content-Length: {len(response.body)}")
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", errors="replace")

@@ -12,7 +12,8 @@ from ciq.contracts.base import BODY_MAX_BYTES
 from ciq.errors import invalid
 from ciq.services import live_agents
 from ciq.services.writes import idempotency_request, parse_if_match
-from ciq.web.api import Api, versioned_response, written_response
+from ciq.web.api import Api, written_response
+from ciq.web.conditional import conditional_read
 from ciq.web.request import header, identity, json_body, raw_body
 
 if TYPE_CHECKING:
@@ -28,8 +29,12 @@ api = Api(logger)
 @api.route("GET", PATH)
 def read() -> Response[str]:
     event = api.event()
-    body, version = live_agents.list_agents(identity(event).user_id, event.get("queryStringParameters"))
-    return versioned_response(200, body, version)
+    user_id, query = identity(event).user_id, event.get("queryStringParameters")
+    return conditional_read(
+        event,
+        lambda holds: live_agents.held_version(user_id, query, holds),
+        lambda: live_agents.list_agents(user_id, query),
+    )
 
 
 @api.route("POST", PATH)

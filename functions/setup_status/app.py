@@ -11,7 +11,8 @@ from ciq.contracts.base import BODY_MAX_BYTES
 from ciq.metrics import flushed
 from ciq.services import setup_status
 from ciq.services.writes import idempotency_request, parse_if_match
-from ciq.web.api import Api, versioned_response, written_response
+from ciq.web.api import Api, written_response
+from ciq.web.conditional import conditional_read
 from ciq.web.request import header, identity, json_body
 
 if TYPE_CHECKING:
@@ -25,9 +26,13 @@ api = Api(logger)
 
 @api.route("GET", PATH)
 def read() -> Response[str]:
-    caller = identity(api.event())
-    body, version = setup_status.read(caller.user_id, caller.session_id)
-    return versioned_response(200, body, version)
+    event = api.event()
+    caller = identity(event)
+    return conditional_read(
+        event,
+        lambda holds: setup_status.held_version(caller.user_id, holds),
+        lambda: setup_status.read(caller.user_id, caller.session_id),
+    )
 
 
 @api.route("PATCH", PATH)

@@ -11,7 +11,8 @@ from ciq.contracts.base import BODY_MAX_BYTES, IMPORT_BODY_MAX_BYTES
 from ciq.metrics import flushed
 from ciq.services import user_data
 from ciq.services.writes import idempotency_request, parse_if_match
-from ciq.web.api import Api, versioned_response, written_response
+from ciq.web.api import Api, written_response
+from ciq.web.conditional import conditional_read
 from ciq.web.request import header, identity, json_body
 
 if TYPE_CHECKING:
@@ -25,8 +26,11 @@ api = Api(logger)
 
 @api.route("GET", PATH)
 def read() -> Response[str]:
-    body, version = user_data.read(identity(api.event()).user_id)
-    return versioned_response(200, body, version)
+    event = api.event()
+    user_id = identity(event).user_id
+    return conditional_read(
+        event, lambda holds: user_data.held_version(user_id, holds), lambda: user_data.read(user_id)
+    )
 
 
 @api.route("POST", PATH)

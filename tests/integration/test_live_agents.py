@@ -27,8 +27,11 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 KEY_PARAM = "/ciq/test/live-agents-key"
-TIMEOUT_MS = 400  # the budget of the tests about time (the slow service answers after 3 s)
-MARGIN_SECONDS = 1.5  # store reads/writes on moto plus scheduling on a loaded machine
+TIMEOUT_MS = 400  # the budget of the tests about time (the slow service answers after SLOW_SECONDS)
+SLOW_SECONDS = 8.0
+# Store reads/writes on moto plus scheduling on a loaded 2-core machine (xdist workers): wide enough
+# not to flake, still far below SLOW_SECONDS, so a request that waited for the service fails.
+MARGIN_SECONDS = 4.0
 GENEROUS_MS = 5000  # the budget of every other test: a loaded machine must not look like a timeout
 NEW_AGENT = {"workspaceId": "ws-1", "knowledgeBaseId": "kb-default-1", "name": "Night shift"}
 
@@ -270,7 +273,7 @@ def test_records_outside_the_users_data_or_over_four_channels_are_dropped_and_lo
 
 # -- fallback ----------------------------------------------------------------------------------------
 def _slow(server: UpstreamServer) -> None:
-    server.fake.mode, server.fake.delay = "slow", 3.0
+    server.fake.mode, server.fake.delay = "slow", SLOW_SECONDS
 
 
 def _status(code: int, body: bytes = b'{"error":"down"}') -> Any:
@@ -318,7 +321,8 @@ def test_every_fallback_answers_from_the_store_then_recovers(
     # Then the list answers from the store, degraded, within the timeout plus a small margin
     assert (listed["source"], listed["degraded"]) == ("store", True)
     assert [a["id"] for a in listed["agents"]] == ["agent-default-1"]
-    assert listed_in < TIMEOUT_MS / 1000 + MARGIN_SECONDS
+    if trigger == "timeout":  # the others fail at once; only a slow service tests the budget
+        assert listed_in < TIMEOUT_MS / 1000 + MARGIN_SECONDS
     assert status == 201
     if upstream.fake.mode == "malformed":
         # (a malformed *list* says nothing about writes: the service took the PUT)

@@ -18,9 +18,12 @@ from ciq.errors import NotFound
 from ciq.live_agents import client, sync
 from ciq.live_agents.normalize import normalize_records, record_id
 from ciq.live_agents.tracking import AgentView
+from ciq.services import versions
 from ciq.services.writes import IdempotencyRequest, Outcome, read_account, run_write
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ciq.contracts.entities import Agent
     from ciq.domain.account import Account
 
@@ -41,6 +44,14 @@ def agent_body(agent: dict[str, Any], source: str, degraded: bool) -> str:
 
 
 # -- GET ---------------------------------------------------------------------------------------------
+def held_version(user_id: str, query: dict[str, str] | None, holds: Callable[[int], bool]) -> int | None:
+    """The held version from the root item alone, only in store mode and for the whole list: a live
+    service must be synced first, and a `workspaceId` filter checked (404), by the full read."""
+    if client.configured() or contract.parse_query(query) is not None:
+        return None
+    return versions.held_version(user_id, holds, first_read_stores=True)
+
+
 def list_agents(user_id: str, query: dict[str, str] | None) -> tuple[str, int]:
     workspace_id = contract.parse_query(query)
     account, version = read_account(user_id)  # a new user's defaults are stored here (CONTRACT §10)

@@ -8,15 +8,23 @@ from typing import TYPE_CHECKING, Any
 from ciq import audit
 from ciq.contracts.setup_status import parse_setup_mutation
 from ciq.domain.onboarding import apply_setup_mutation, setup_status
+from ciq.services import versions
 from ciq.services.writes import IdempotencyRequest, Outcome, peek_account, run_write
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ciq.domain.account import Account
     from ciq.domain.context import Context
 
 
 def status_body(account: Account, session_id: str) -> str:
     return setup_status(account, session_id).model_dump_json()
+
+
+def held_version(user_id: str, holds: Callable[[int], bool]) -> int | None:
+    """GET never writes, so version 0 (nothing stored yet) is a version a client can hold."""
+    return versions.held_version(user_id, holds, first_read_stores=False)
 
 
 def read(user_id: str, session_id: str) -> tuple[str, int]:

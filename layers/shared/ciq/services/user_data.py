@@ -14,6 +14,7 @@ from ciq.contracts.mutations import parse_mutations
 from ciq.domain.importer import imported_account
 from ciq.domain.mutations import apply_mutation
 from ciq.errors import AppError, ImportRefused, validation_failed
+from ciq.services import versions
 from ciq.services.writes import (
     IdempotencyRequest,
     Outcome,
@@ -22,6 +23,8 @@ from ciq.services.writes import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ciq.domain.account import Account
     from ciq.domain.context import Context
 
@@ -30,6 +33,10 @@ def data_body(account: Account, version: int, results: list[dict[str, Any]] | No
     data = account.to_user_data().model_dump_json()
     tail = "" if results is None else ',"results":' + json.dumps(results, separators=(",", ":"))
     return f'{{"data":{data},"version":{version}{tail}}}'
+
+
+def held_version(user_id: str, holds: Callable[[int], bool]) -> int | None:
+    return versions.held_version(user_id, holds, first_read_stores=True)
 
 
 def read(user_id: str) -> tuple[str, int]:

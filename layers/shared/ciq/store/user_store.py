@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ciq.errors import ConcurrentModification
 from ciq.store import keys
 from ciq.store.codec import decode_body, decode_record, encode_body
-from ciq.store.dynamo import query_all, table, transact
+from ciq.store.dynamo import call, query_all, table, transact
 from ciq.store.records import (
     RootRecord,
     WorkspaceRecord,
@@ -56,6 +56,20 @@ def load(user_id: str) -> Snapshot | None:
 
 
 _TORN = object()
+
+
+def stored_version(user_id: str) -> int | None:
+    """The account's version from its root item alone (one consistent GetItem projecting one
+    attribute), or None when the user has no root item."""
+    answer = call(
+        "get_item",
+        TableName=table(),
+        Key={"pk": {"S": keys.user_pk(user_id)}, "sk": {"S": keys.ROOT_SK}},
+        ProjectionExpression="version",
+        ConsistentRead=True,
+    )
+    item = answer.get("Item")
+    return int(item["version"]["N"]) if item else None
 
 
 def _read(user_id: str) -> Snapshot | object | None:
