@@ -13,7 +13,7 @@ from ciq.services import user_data
 from ciq.services.writes import idempotency_request, parse_if_match
 from ciq.web.api import Api, written_response
 from ciq.web.conditional import conditional_read
-from ciq.web.request import header, identity, json_body
+from ciq.web.request import header, identity, json_body, prefers_minimal
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
@@ -43,6 +43,7 @@ def mutate() -> Response[str]:
         if_match=parse_if_match(header(event, "If-Match")),
         idem=idempotency_request(header(event, "Idempotency-Key"), "POST", PATH, payload),
         session_id=identity(event).session_id,
+        minimal=prefers_minimal(event),
     )
     return written_response(outcome)
 
@@ -57,6 +58,7 @@ def import_document() -> Response[str]:
         if_match=parse_if_match(header(event, "If-Match")),
         idem=idempotency_request(header(event, "Idempotency-Key"), "PUT", PATH, payload),
         session_id=identity(event).session_id,
+        minimal=prefers_minimal(event),
     )
     return written_response(outcome)
 

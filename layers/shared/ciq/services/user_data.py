@@ -11,6 +11,7 @@ from ciq import audit
 from ciq.contracts.base import BATCH_MAX
 from ciq.contracts.imports import ImportRequest
 from ciq.contracts.mutations import parse_mutations
+from ciq.domain.delta import delta
 from ciq.domain.importer import imported_account
 from ciq.domain.mutations import apply_mutation
 from ciq.errors import AppError, ImportRefused, validation_failed
@@ -35,6 +36,34 @@ def data_body(account: Account, version: int, results: list[dict[str, Any]] | No
     return f'{{"data":{data},"version":{version}{tail}}}'
 
 
+class WriteAnswer:
+    """A write's answer: the whole data, or with `minimal` (`Prefer: return=minimal`) the delta from
+    the state the change was applied to (docs/api/user-data.md "Minimal answers"). Every write bumps
+    the version by one, so that state is version - 1."""
+
+    def __init__(self, minimal: bool) -> None:
+        self.minimal = minimal
+        self._before: dict[str, Any] | None = None
+
+    def applying_to(self, account: Account) -> None:
+        """Called by the change, on each attempt, before it changes anything."""
+        if self.minimal:
+            self._before = _wire(account)
+
+    def body(self, account: Account, version: int, results: list[dict[str, Any]] | None = None) -> str:
+        if self._before is None:  # a full answer, or a replay whose change did not run here
+            return data_body(account, version, results)
+        answer = {**delta(self._before, _wire(account)), "baseVersion": version - 1, "version": version}
+        if results is not None:
+            answer["results"] = results
+        return json.dumps(answer, separators=(",", ":"))
+
+
+def _wire(account: Account) -> dict[str, Any]:
+    wire: dict[str, Any] = json.loads(account.to_user_data().model_dump_json())
+    return wire
+
+
 def held_version(user_id: str, holds: Callable[[int], bool]) -> int | None:
     return versions.held_version(user_id, holds, first_read_stores=True)
 
@@ -51,11 +80,14 @@ def mutate(
     if_match: int | None,
     idem: IdempotencyRequest | None,
     session_id: str | None = None,
+    minimal: bool = False,
 ) -> Outcome:
     mutations, batch = parse_mutations(payload, BATCH_MAX)
     entity_ids: list[str | None] = []  # of the attempt that committed (a retry runs `change` again)
+    answer = WriteAnswer(minimal)
 
     def change(account: Account, ctx: Context) -> tuple[Account, list[dict[str, Any]]]:
+        answer.applying_to(account)
         results = []
         for index, mutation in enumerate(mutations):
             try:
@@ -68,7 +100,7 @@ def mutate(
     outcome = run_write(
         user_id,
         change,
-        lambda account, version, results: data_body(account, version, results if results is not None else []),
+        lambda account, version, results: answer.body(account, version, results or []),
         if_match=if_match,
         idem=idem,
     )
@@ -84,13 +116,16 @@ def import_document(
     if_match: int | None,
     idem: IdempotencyRequest | None,
     session_id: str | None = None,
+    minimal: bool = False,
 ) -> Outcome:
     try:
         document = ImportRequest.model_validate(payload).data
     except ValidationError as error:
         raise validation_failed(error) from None
+    answer = WriteAnswer(minimal)
 
     def change(account: Account, ctx: Context) -> tuple[Account, None]:
+        answer.applying_to(account)
         if if_match is None and account.touched:
             raise ImportRefused(
                 "the account already has changes; import only over untouched defaults, or send If-Match"
@@ -98,7 +133,11 @@ def import_document(
         return imported_account(account, document, ctx), None
 
     outcome = run_write(
-        user_id, change, lambda account, version, _: data_body(account, version), if_match=if_match, idem=idem
+        user_id,
+        change,
+        lambda account, version, _: answer.body(account, version),
+        if_match=if_match,
+        idem=idem,
     )
     if not outcome.replayed:
         audit.data_imported(user_id, session_id)

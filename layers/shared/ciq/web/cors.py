@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ciq.settings import Settings
 
-ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key"
+ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Prefer"
 EXPOSE_HEADERS = "ETag, Retry-After"
 PREFLIGHT_MAX_AGE = "600"
 

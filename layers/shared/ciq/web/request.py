@@ -34,6 +34,12 @@ def header(event: dict[str, Any], name: str) -> str | None:
     return None
 
 
+def prefers_minimal(event: dict[str, Any]) -> bool:
+    """`Prefer: return=minimal` (RFC 7240), among other preferences or not; anything else is ignored."""
+    preferences = (header(event, "Prefer") or "").split(",")
+    return any(p.split(";")[0].strip().lower().replace('"', "") == "return=minimal" for p in preferences)
+
+
 def raw_body(event: dict[str, Any], limit: int) -> bytes:
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):

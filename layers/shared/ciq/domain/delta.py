@@ -1,0 +1,59 @@
+"""What a change did to a user's data, as the client sees it: the delta between two UserData
+documents (their JSON form). A client holding `before` gets `after` with `apply_delta`, the rule of
+docs/api/user-data.md "Minimal answers"; a property test checks it on random changes.
+
+    {"changed": {"workspaces": [...], "knowledgeBases": [...], ...},  # new or different, whole
+     "removed": ["kb-2", ...],                                        # ids gone, from any list
+     "order": {"workspaces": ["ws-2", "ws-1"]},   # a list's ids, only when appending new ones
+                                                  # at the end would not give the server's order
+     "profile": {...}, "nodePositions": {...}, "schemaVersion": 2}    # each only when changed"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ENTITY_LISTS = ("groups", "workspaces", "knowledgeBases", "agents", "connections")
+WHOLE_FIELDS = ("profile", "nodePositions", "schemaVersion")
+
+
+def delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    changed: dict[str, list[dict[str, Any]]] = {}
+    removed: list[str] = []
+    order: dict[str, list[str]] = {}
+    for name in ENTITY_LISTS:
+        old = {entity["id"]: entity for entity in before.get(name, [])}
+        new = after.get(name, [])
+        different = [entity for entity in new if old.get(entity["id"]) != entity]
+        if different:
+            changed[name] = different
+        new_ids = [entity["id"] for entity in new]
+        gone = [entity_id for entity_id in old if entity_id not in set(new_ids)]
+        removed += gone
+        appended = [i for i in old if i not in gone] + [i for i in new_ids if i not in old]
+        if appended != new_ids:
+            order[name] = new_ids
+    answer: dict[str, Any] = {"changed": changed, "removed": removed}
+    if order:
+        answer["order"] = order
+    for field in WHOLE_FIELDS:
+        if before.get(field) != after.get(field):
+            answer[field] = after.get(field)
+    return answer
+
+
+def apply_delta(before: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """The client's side: `before` updated by a delta (what a cache of UserData does with it)."""
+    after = {**before}
+    removed = set(change.get("removed", []))
+    for name in ENTITY_LISTS:
+        replaced = {entity["id"]: entity for entity in change.get("changed", {}).get(name, [])}
+        kept = [replaced.pop(e["id"], e) for e in before.get(name, []) if e["id"] not in removed]
+        entities = kept + list(replaced.values())
+        if name in change.get("order", {}):
+            by_id = {entity["id"]: entity for entity in entities}
+            entities = [by_id[entity_id] for entity_id in change["order"][name]]
+        after[name] = entities
+    for field in WHOLE_FIELDS:
+        if field in change:
+            after[field] = change[field]
+    return after
