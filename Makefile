@@ -4,8 +4,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 # .venv with the local run's packages only (run) or with every tool as well (dev); safe to start
-# `make run` and `make test` together (scripts/venv.py takes turns on a lock).
-SETUP = "$$(scripts/find-python.sh)" scripts/venv.py
+# `make run` and `make test` together (scripts/setup_env.py takes turns on a lock).
+SETUP = "$$(scripts/find-python.sh)" scripts/setup_env.py
 # pytest workers: the suite is mostly waiting (HTTP, DynamoDB Local, subprocesses), so two per core.
 WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) * 2 )))
 
@@ -34,7 +34,7 @@ lint: dev-env
 	$(PY) -m ruff check .
 
 typecheck: dev-env
-	$(PY) -m mypy layers/shared/ciq functions local bench scripts/venv.py
+	$(PY) -m mypy layers/shared/ciq functions local bench scripts/setup_env.py
 
 template-lint: dev-env
 	$(VENV)/bin/cfn-lint template.yaml
