@@ -618,6 +618,41 @@ def test_ses_refusing_to_send_is_503(app: ModuleType, monkeypatch: pytest.Monkey
     assert "Retry-After" in headers
 
 
+def test_the_log_sender_sends_nothing_and_logs_only_the_masked_address(
+    app: ModuleType, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a fixed-code stage deployed with EmailSender=log (dev), and SES available
+    monkeypatch.setenv("EMAIL_SENDER", "log")
+    monkeypatch.setenv("VERIFICATION_MODE", "fixed")
+    reset_settings()
+    caplog.set_level("INFO", logger="ciq")
+    # When someone signs up
+    challenge_id = start_sign_up(app)
+    # Then no email went out, nothing reached the outbox, and the log names the masked address only
+    from moto.ses.models import ses_backends
+
+    assert ses_backends["123456789012"]["us-east-1"].sent_messages == []
+    assert outbox() == []
+    assert "j***@example.com" in caplog.text and "EMAIL_SENDER=log" in caplog.text
+    assert "jane.doe@example.com" not in caplog.text
+    assert "123456" not in caplog.text
+    # And the fixed code opens the session
+    assert verify(app, challenge_id, "123456")[0] == 200
+
+
+def test_the_log_sender_with_random_codes_is_a_clear_500(
+    app: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given random codes but a sender that delivers nothing (the template's Rules refuse this too)
+    monkeypatch.setenv("EMAIL_SENDER", "log")
+    monkeypatch.setenv("VERIFICATION_MODE", "random")
+    reset_settings()
+    # When someone signs up, Then a misconfiguration 500 names the setting, and no code was issued
+    status, _, body = call(app, "auth-sign-up", SIGN_UP)
+    assert (status, error_code(body)) == (500, "internal_error")
+    assert "EMAIL_SENDER=log" in body["error"]["message"]
+
+
 # -- nothing secret in the logs ---------------------------------------------------------------------
 
 
