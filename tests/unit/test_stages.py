@@ -129,3 +129,31 @@ def test_prod_emails_random_codes_through_ses(prod: StageTemplate) -> None:
     assert (variables["VERIFICATION_MODE"], variables["EMAIL_SENDER"]) == ("random", "ses")
     assert variables["EMAIL_FROM_ADDRESS"] == "no-reply@conversioniq.ai"
     assert "ses:SendEmail" in auth_actions(prod)
+
+
+# -- alarms -------------------------------------------------------------------------------------
+
+
+def test_prod_alarms_notify_a_topic_cloudwatch_can_publish_to(prod: StageTemplate) -> None:
+    # Given prod (AlarmEmail set): the topic exists, with the email subscribed
+    assert prod.exists("AlarmTopic") and prod.exists("AlarmTopicKey")
+    topic = prod.resource("AlarmTopic")
+    assert topic["Subscription"] == [{"Protocol": "email", "Endpoint": "ops@conversioniq.ai"}]
+    # Then it is encrypted with the stack's own key (never alias/aws/sns, which CloudWatch cannot use)
+    assert topic["KmsMasterKeyId"] == "<AlarmTopicKey>"
+    statements = prod.resource("AlarmTopicKey")["KeyPolicy"]["Statement"]
+    [cloudwatch] = [s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    # And every alarm notifies it
+    for logical_id, resource in TEMPLATE["Resources"].items():
+        if resource["Type"] == "AWS::CloudWatch::Alarm":
+            assert prod.resource(logical_id)["AlarmActions"] == ["<AlarmTopic>"], logical_id
+
+
+def test_dev_alarms_exist_but_notify_nobody(dev: StageTemplate) -> None:
+    assert not dev.exists("AlarmTopic") and not dev.exists("AlarmTopicKey")
+    alarms = [lid for lid, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert len(alarms) >= 12
+    for logical_id in alarms:
+        assert "AlarmActions" not in dev.resource(logical_id), logical_id
