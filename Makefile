@@ -4,13 +4,22 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck template-lint unit build validate smoke bench stress openapi
+.PHONY: run test lint typecheck template-lint unit build validate smoke bench stress openapi lock lock-check
 
-$(STAMP): requirements-dev.txt layers/shared/requirements.txt
+# Installs requirements-dev.lock: every package at its locked version and hash (`make lock`).
+$(STAMP): requirements-dev.lock
 	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@$(PY) -m pip install -q --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	@touch $(STAMP)
+
+# Lock files with hashes (scripts/lock.sh, uv in .venv-lock): `make lock` after editing a
+# requirements file; `make lock-check` (CI) fails when a lock does not match its requirements.
+lock:
+	@scripts/lock.sh lock
+
+lock-check:
+	@scripts/lock.sh check
 
 run: $(STAMP)
 	@$(PY) -m local

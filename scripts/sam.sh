@@ -60,8 +60,9 @@ sam_validate() {
 sam_build() {
   local python="$1" start
   start="$(now)"
-  # The runtime interpreter first on PATH, so SAM's PythonPipBuilder finds python3.13.
-  PATH="$(dirname "$python"):$PATH" "$SAM_VENV/bin/sam" build --template template.yaml
+  # The runtime interpreter first on PATH, so SAM's PythonPipBuilder finds python3.13 (the
+  # functions); the layer's Makefile installs its lock with it (LAYER_PYTHON).
+  PATH="$(dirname "$python"):$PATH" LAYER_PYTHON="$python" "$SAM_VENV/bin/sam" build --template template.yaml
   log "sam build: ok in $(elapsed "$start")"
 }
 
@@ -117,7 +118,34 @@ check_layer() {
     [ ! -e "$LAYER_DIR/$dev" ] || fail "$LAYER_DIR/$dev is in the layer; it is a dev/test dependency"
   done
   log "layer ok: $(basename "$core_so") is ELF $arch; no boto3/botocore; no dev/test packages"
-  log "layer size: $(du -sh "$LAYER_DIR" | cut -f1) ($(find "$LAYER_DIR" -type f | wc -l) files)"
+}
+
+# The layer holds exactly the packages of layers/shared/requirements.lock, at the locked versions
+# (pip checked every file's hash while installing them: layers/shared/Makefile).
+check_layer_lock() {
+  local python="$1"
+  "$python" - "$LAYER_DIR" layers/shared/requirements.lock <<'PY' || fail "the built layer does not match layers/shared/requirements.lock"
+import pathlib, re, sys
+def norm(name): return re.sub(r"[-_.]+", "-", name).lower()
+layer, lock = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]).read_text()
+locked = {norm(n): v for n, v in re.findall(r"^([A-Za-z0-9._-]+)==([^\s;]+)", lock, re.M)}
+built = {}
+for info in layer.glob("*.dist-info"):
+    meta = (info / "METADATA").read_text(encoding="utf-8", errors="replace")
+    name = re.search(r"^Name: (.+)$", meta, re.M).group(1).strip()
+    built[norm(name)] = re.search(r"^Version: (.+)$", meta, re.M).group(1).strip()
+if built != locked:
+    extra = sorted(set(built.items()) - set(locked.items()))
+    missing = sorted(set(locked.items()) - set(built.items()))
+    sys.exit(f"in the layer, not locked: {extra}; locked, not in the layer: {missing}")
+print(f"{len(built)} packages, as locked")
+PY
+}
+
+# Measured on every build (docs/performance.md quotes it): unzipped size and files, with the .pyc.
+report_layer_size() {
+  log "layer size: $(du -sm "$LAYER_DIR" | cut -f1) MB ($(find "$LAYER_DIR" -type f | wc -l) files," \
+    "$(find "$LAYER_DIR" -name '*.pyc' | wc -l) of them .pyc)"
 }
 
 main() {
@@ -131,7 +159,9 @@ main() {
       sam_build "$python"
       compile_bytecode "$python"
       check_layer "$python"
+      log "layer lock: $(check_layer_lock "$python")"
       check_bytecode
+      report_layer_size
       ;;
     *) fail "usage: scripts/sam.sh validate|build" ;;
   esac

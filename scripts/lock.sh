@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Lock files with hashes for every package, transitive ones included (docs/ops/deploy.md,
+# "Reproducible builds"):
+#   scripts/lock.sh          rewrite both locks from their requirements files (`make lock`)
+#   scripts/lock.sh check    fail if a lock does not match its requirements file (`make lock-check`, CI)
+#
+#   layers/shared/requirements.txt -> layers/shared/requirements.lock  for Lambda: aarch64, Python 3.13
+#   requirements-dev.txt           -> requirements-dev.lock            every platform, Python >= 3.11,
+#                                     constrained by the layer's lock (the tests run the layer's versions)
+#
+# uv resolves for a target platform (the layer's arm64 Lambda, whatever machine runs this); it lives
+# in its own small venv (.venv-lock). An existing lock's versions are kept unless the requirements
+# ask otherwise, so `check` needs no upgrade to pass, and a transitive bump is a deliberate
+# `scripts/lock.sh` after deleting the lock line (or `UV_UPGRADE=1 scripts/lock.sh`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+UV_VERSION="0.13.8"
+LOCK_VENV=".venv-lock"
+UV="$LOCK_VENV/bin/uv"
+export UV_NO_CONFIG=1 UV_CACHE_DIR="${UV_CACHE_DIR:-.cache/uv}"
+
+scratch=""
+log() { printf '[lock.sh] %s\n' "$*" >&2; }
+
+ensure_uv() {
+  if [ -x "$UV" ] && "$UV" --version 2>/dev/null | grep -q "uv $UV_VERSION"; then return; fi
+  log "installing uv $UV_VERSION into $LOCK_VENV"
+  "$(scripts/find-python.sh)" -m venv "$LOCK_VENV"
+  "$LOCK_VENV/bin/python" -m pip install -q --disable-pip-version-check "uv==$UV_VERSION"
+}
+
+# compile <requirements> <lock> [uv options...]
+compile() {
+  local requirements="$1" lock="$2"
+  shift 2
+  "$UV" pip compile --quiet --generate-hashes --no-header --index-url https://pypi.org/simple \
+    "$@" "$requirements" -o "$lock"
+  # The header names the inputs and the command; no machine's path in it.
+  { printf '# Locked from %s by `make lock` (scripts/lock.sh): uv %s, options: %s\n' \
+      "$requirements" "$UV_VERSION" "$*"
+    printf '# Install with: pip install --require-hashes -r %s\n' "$lock"
+    cat "$lock"; } > "$lock.tmp" && mv "$lock.tmp" "$lock"
+}
+
+lock_all() {
+  local layer_lock="$1" dev_lock="$2" upgrade=()
+  [ -n "${UV_UPGRADE:-}" ] && upgrade=(--upgrade)
+  compile layers/shared/requirements.txt "$layer_lock" "${upgrade[@]}" \
+    --python-version 3.13 --python-platform aarch64-manylinux_2_28
+  compile requirements-dev.txt "$dev_lock" "${upgrade[@]}" \
+    --universal --python-version 3.11 -c "$layer_lock"
+}
+
+main() {
+  ensure_uv
+  case "${1:-lock}" in
+    lock)
+      lock_all layers/shared/requirements.lock requirements-dev.lock
+      log "wrote layers/shared/requirements.lock and requirements-dev.lock"
+      ;;
+    check)
+      scratch="$(mktemp -d)"
+      trap 'rm -rf "$scratch"' EXIT
+      mkdir -p "$scratch/layers/shared"
+      cp layers/shared/requirements.lock "$scratch/layers/shared/requirements.lock"
+      cp requirements-dev.lock "$scratch/requirements-dev.lock"
+      lock_all "$scratch/layers/shared/requirements.lock" "$scratch/requirements-dev.lock"
+      sed -i "s#$scratch/##g" "$scratch/layers/shared/requirements.lock" "$scratch/requirements-dev.lock"
+      if ! diff -u layers/shared/requirements.lock "$scratch/layers/shared/requirements.lock" \
+        || ! diff -u requirements-dev.lock "$scratch/requirements-dev.lock"; then
+        log "FAILED: a lock does not match its requirements file; run \`make lock\` and commit the locks"
+        exit 1
+      fi
+      log "locks match layers/shared/requirements.txt and requirements-dev.txt"
+      ;;
+    *) log "usage: scripts/lock.sh [lock|check]"; exit 2 ;;
+  esac
+}
+
+main "$@"
