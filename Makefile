@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck template-lint unit build validate smoke bench stress openapi lock lock-check
+.PHONY: run test lint typecheck template-lint unit build validate smoke bench stress openapi lock lock-check deploy secret
 
 # Installs requirements-dev.lock: every package at its locked version and hash (`make lock`).
 $(STAMP): requirements-dev.lock
@@ -61,9 +61,20 @@ STRESS_REQUESTS ?= 40
 stress: $(STAMP)
 	STRESS_CLIENTS=$(STRESS_CLIENTS) STRESS_REQUESTS=$(STRESS_REQUESTS) $(PY) -m pytest -s tests/dynamodb_local/test_stress_http.py
 
-# The README walk-through against any stage, as a new user: `make smoke BASE=<url>` (default the
-# local run). Standard library only, so no venv; fixed-code stages only unless SMOKE_CODE_MODE=ask
-# (docs/ops/deploy.md, "Smoke test").
-BASE ?= http://localhost:3000
+# Deploying a stage (docs/ops/deploy.md, the first-deploy checklist). STAGE is dev or prod and has
+# no default. SAM CLI and boto3 from .venv-sam; AWS credentials of the target account.
+#   make secret STAGE=dev [ACTION=rotate|retire]   the SSM auth secret: create, or rotate its keys
+#   make deploy STAGE=dev                          preflight, build, sam deploy --config-env dev
+deploy:
+	@scripts/sam.sh deploy "$(STAGE)"
+
+secret:
+	@scripts/sam.sh ops secret $(ACTION) --stage "$(STAGE)"
+
+# The README walk-through against any stage, as a new user: `make smoke` (the local run),
+# `make smoke STAGE=dev` (the stack's ApiUrl output) or `make smoke BASE=<url>`. The test itself is
+# standard library only; fixed-code stages only unless SMOKE_CODE_MODE=ask (docs/ops/deploy.md).
+BASE ?= http://localhost:4000
 smoke:
-	@"$$(scripts/find-python.sh)" scripts/smoke.py --base "$(BASE)"
+	@base="$(BASE)"; if [ -n "$(STAGE)" ]; then base="$$(scripts/sam.sh ops api-url --stage "$(STAGE)")" || exit 1; fi; \
+	"$$(scripts/find-python.sh)" scripts/smoke.py --base "$$base"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# SAM CLI for this repo: `scripts/sam.sh validate` (sam validate --lint) or `scripts/sam.sh build`
-# (validate, sam build, then check the built layer). Used by `make validate` and `make build`.
+# SAM CLI for this repo, used by the Makefile (docs/ops/deploy.md):
+#   scripts/sam.sh validate          sam validate --lint                          (make validate)
+#   scripts/sam.sh build             validate, sam build, check the built layer   (make build)
+#   scripts/sam.sh deploy <stage>    preflight, build, sam deploy --config-env    (make deploy STAGE=)
+#   scripts/sam.sh ops <args>        scripts/ops.py with the SAM CLI's boto3      (make secret / smoke)
 #
 # Why it looks like this (docs/ops/local-run.md, "SAM build"):
 # * SAM CLI pins boto3/pydantic/click versions that clash with the app's, so it lives in its own
@@ -148,22 +151,39 @@ report_layer_size() {
     "$(find "$LAYER_DIR" -name '*.pyc' | wc -l) of them .pyc)"
 }
 
+build_checked() {
+  local python="$1"
+  sam_validate
+  sam_build "$python"
+  compile_bytecode "$python"
+  check_layer "$python"
+  log "layer lock: $(check_layer_lock "$python")"
+  check_bytecode
+  report_layer_size
+}
+
+# What the first deploy needs and CloudFormation cannot check (the SSM secret; SES for emailed
+# codes) is checked first, then the very build that was checked is deployed. samconfig.toml pins
+# the stage's region, stack, capabilities and parameters; the change set is shown for approval.
+deploy() {
+  local python="$1" stage="$2"
+  [ -n "$stage" ] || fail "usage: make deploy STAGE=dev|prod (no default: say which stage)"
+  "$SAM_VENV/bin/python" scripts/ops.py preflight --stage "$stage" || fail "preflight of $stage (above)"
+  build_checked "$python"
+  "$SAM_VENV/bin/sam" deploy --config-env "$stage" --template-file "$BUILD_DIR/template.yaml"
+  log "deployed $stage; next: make smoke STAGE=$stage (docs/ops/deploy.md)"
+}
+
 main() {
   local command="${1:-build}" python
   python="$(runtime_python)"
   ensure_sam_cli "$python"
   case "$command" in
     validate) sam_validate ;;
-    build)
-      sam_validate
-      sam_build "$python"
-      compile_bytecode "$python"
-      check_layer "$python"
-      log "layer lock: $(check_layer_lock "$python")"
-      check_bytecode
-      report_layer_size
-      ;;
-    *) fail "usage: scripts/sam.sh validate|build" ;;
+    build) build_checked "$python" ;;
+    deploy) deploy "$python" "${2:-}" ;;
+    ops) shift; exec "$SAM_VENV/bin/python" scripts/ops.py "$@" ;;
+    *) fail "usage: scripts/sam.sh validate|build|deploy <stage>|ops <args>" ;;
   esac
 }
 
