@@ -39,6 +39,12 @@ class StageTemplate:
         resolved: dict[str, Any] = self.resolver.resolve(resource.get("Properties") or {})
         return resolved
 
+    def function_globals(self) -> dict[str, Any]:
+        """`Globals.Function` resolved for this stage (what SAM adds to every function)."""
+        declared = (self.template.get("Globals") or {}).get("Function") or {}
+        resolved: dict[str, Any] = self.resolver.resolve(declared)
+        return resolved
+
     def exists(self, logical_id: str) -> bool:
         condition = self.template["Resources"][logical_id].get("Condition")
         return condition is None or self.condition(condition)

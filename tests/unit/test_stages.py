@@ -157,3 +157,38 @@ def test_dev_alarms_exist_but_notify_nobody(dev: StageTemplate) -> None:
     assert len(alarms) >= 12
     for logical_id in alarms:
         assert "AlarmActions" not in dev.resource(logical_id), logical_id
+
+
+# -- rollout --------------------------------------------------------------------------------------
+
+ROLLBACK_ALARMS = [
+    "ApiServerErrorsAlarm",
+    "AuthorizerFailuresAlarm",
+    "AuthErrorsAlarm",
+    "UserDataErrorsAlarm",
+    "SetupStatusErrorsAlarm",
+    "LiveAgentsErrorsAlarm",
+]
+
+
+@pytest.mark.parametrize(("stage", "rollout"), [("dev", "AllAtOnce"), ("prod", "Canary10Percent10Minutes")])
+def test_every_function_is_published_behind_an_alias_and_rolled_out_per_stage(
+    stage: str, rollout: str
+) -> None:
+    # Given a stage; When SAM applies Globals.Function to every function
+    rendered = stage_template(TEMPLATE, stage).function_globals()
+    functions = [r for r in TEMPLATE["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
+    # Then each deploy publishes a version behind `live`, shifted by CodeDeploy as the stage says,
+    # and rolled back when the API's 5xx, the authorizer's failures or a function's crashes alarm
+    assert rendered["AutoPublishAlias"] == "live"
+    assert rendered["DeploymentPreference"]["Type"] == rollout
+    assert rendered["DeploymentPreference"]["Alarms"] == [f"<{alarm}>" for alarm in ROLLBACK_ALARMS]
+    assert all("AutoPublishAlias" not in f["Properties"] for f in functions)  # none opts out
+    assert all("DeploymentPreference" not in f["Properties"] for f in functions)
+
+
+def test_the_authorizer_is_invoked_through_its_alias() -> None:
+    authorizer = TEMPLATE["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]["SessionAuthorizer"]
+    assert authorizer["FunctionArn"] == {"Ref": "AuthorizerFunction.Alias"}
+    # And the local run still finds the function behind it
+    assert stage_template(TEMPLATE, "dev").api().stage == "dev"
