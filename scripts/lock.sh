@@ -7,6 +7,7 @@
 #   layers/shared/requirements.txt -> layers/shared/requirements.lock  for Lambda: aarch64, Python 3.13
 #   requirements-dev.txt           -> requirements-dev.lock            every platform, Python >= 3.11,
 #                                     constrained by the layer's lock (the tests run the layer's versions)
+#   scripts/checkov-requirements.txt -> scripts/checkov-requirements.lock   checkov's own venv (CI)
 #
 # uv resolves for a target platform (the layer's arm64 Lambda, whatever machine runs this); it lives
 # in its own small venv (.venv-lock). An existing lock's versions are kept unless the requirements
@@ -21,6 +22,7 @@ UV="$LOCK_VENV/bin/uv"
 export UV_NO_CONFIG=1 UV_CACHE_DIR="${UV_CACHE_DIR:-.cache/uv}"
 
 scratch=""
+LOCKS=(layers/shared/requirements.lock requirements-dev.lock scripts/checkov-requirements.lock)
 log() { printf '[lock.sh] %s\n' "$*" >&2; }
 
 ensure_uv() {
@@ -44,35 +46,40 @@ compile() {
 }
 
 lock_all() {
-  local layer_lock="$1" dev_lock="$2" upgrade=()
+  local layer_lock="$1" dev_lock="$2" checkov_lock="$3" upgrade=()
   [ -n "${UV_UPGRADE:-}" ] && upgrade=(--upgrade)
   compile layers/shared/requirements.txt "$layer_lock" "${upgrade[@]}" \
     --python-version 3.13 --python-platform aarch64-manylinux_2_28
   compile requirements-dev.txt "$dev_lock" "${upgrade[@]}" \
     --universal --python-version 3.11 -c "$layer_lock"
+  compile scripts/checkov-requirements.txt "$checkov_lock" "${upgrade[@]}" --universal --python-version 3.11
 }
 
 main() {
   ensure_uv
   case "${1:-lock}" in
     lock)
-      lock_all layers/shared/requirements.lock requirements-dev.lock
-      log "wrote layers/shared/requirements.lock and requirements-dev.lock"
+      lock_all "${LOCKS[@]}"
+      log "wrote layers/shared/requirements.lock, requirements-dev.lock and scripts/checkov-requirements.lock"
       ;;
     check)
       scratch="$(mktemp -d)"
       trap 'rm -rf "$scratch"' EXIT
-      mkdir -p "$scratch/layers/shared"
-      cp layers/shared/requirements.lock "$scratch/layers/shared/requirements.lock"
-      cp requirements-dev.lock "$scratch/requirements-dev.lock"
-      lock_all "$scratch/layers/shared/requirements.lock" "$scratch/requirements-dev.lock"
-      sed -i "s#$scratch/##g" "$scratch/layers/shared/requirements.lock" "$scratch/requirements-dev.lock"
-      if ! diff -u layers/shared/requirements.lock "$scratch/layers/shared/requirements.lock" \
-        || ! diff -u requirements-dev.lock "$scratch/requirements-dev.lock"; then
+      local lock failed=""
+      for lock in "${LOCKS[@]}"; do
+        mkdir -p "$scratch/$(dirname "$lock")"
+        cp "$lock" "$scratch/$lock"
+      done
+      lock_all "${LOCKS[@]/#/$scratch/}"
+      for lock in "${LOCKS[@]}"; do
+        sed -i "s#$scratch/##g" "$scratch/$lock"
+        diff -u "$lock" "$scratch/$lock" || failed=1
+      done
+      if [ -n "$failed" ]; then
         log "FAILED: a lock does not match its requirements file; run \`make lock\` and commit the locks"
         exit 1
       fi
-      log "locks match layers/shared/requirements.txt and requirements-dev.txt"
+      log "locks match their requirements files: ${LOCKS[*]}"
       ;;
     *) log "usage: scripts/lock.sh [lock|check]"; exit 2 ;;
   esac

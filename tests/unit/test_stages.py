@@ -192,3 +192,45 @@ def test_the_authorizer_is_invoked_through_its_alias() -> None:
     assert authorizer["FunctionArn"] == {"Ref": "AuthorizerFunction.Alias"}
     # And the local run still finds the function behind it
     assert stage_template(TEMPLATE, "dev").api().stage == "dev"
+
+
+# -- data, logs and the functions' CORS -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("stage", "protected"), [("dev", False), ("prod", True)])
+def test_the_table_is_kept_and_recoverable_and_only_prod_is_deletion_protected(
+    stage: str, protected: bool
+) -> None:
+    rendered = stage_template(TEMPLATE, stage)
+    table = rendered.resource("DataTable")
+    assert table["DeletionProtectionEnabled"] is protected
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert table["TableName"] == f"ciq-{stage}-data"
+    declared = TEMPLATE["Resources"]["DataTable"]
+    assert (declared["DeletionPolicy"], declared["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+@pytest.mark.parametrize(("stage", "days"), [("dev", 14), ("prod", 90)])
+def test_every_function_logs_to_its_own_group_kept_for_the_stages_retention(stage: str, days: int) -> None:
+    rendered = stage_template(TEMPLATE, stage)
+    functions = [lid for lid, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::Serverless::Function"]
+    for function in functions:
+        group = rendered.resource(function)["LoggingConfig"]["LogGroup"].strip("<>")
+        assert int(rendered.resource(group)["RetentionInDays"]) == days, function  # a Number parameter
+        name = rendered.resource(function)["FunctionName"]
+        assert rendered.resource(group)["LogGroupName"] == f"/aws/lambda/{name}"
+
+
+@pytest.mark.parametrize(
+    ("stage", "origins"),
+    [
+        ("dev", "https://dev.app.conversioniq.ai,http://localhost:*"),
+        ("prod", "https://app.conversioniq.ai"),
+    ],
+)
+def test_the_functions_allow_the_stages_origins_only(stage: str, origins: str) -> None:
+    rendered = stage_template(TEMPLATE, stage)
+    assert rendered.function_globals()["Environment"]["Variables"]["CORS_ALLOW_ORIGINS"] == origins
+    assert "*" not in origins.replace("localhost:*", "")
+    assert ("localhost" in origins) is (stage != "prod")
