@@ -18,6 +18,7 @@ import pytest
 
 from ciq.auth import clock
 from ciq.settings import MisconfiguredError, Settings, get_settings, reset_settings
+from local.events import with_body
 from tests.conftest import (
     AUTH_SECRET_PARAM,
     EVENTS,
@@ -529,10 +530,20 @@ def test_an_oversize_body_is_413(app: ModuleType) -> None:
 
 
 def test_a_base64_body_is_read_as_api_gateway_sends_it(app: ModuleType) -> None:
-    # Given the API's BinaryMediaTypes */*: API Gateway base64-encodes request bodies
-    event = api_event("auth-sign-up", raw_body=base64.b64encode(json.dumps(SIGN_UP).encode()).decode())
-    event["isBase64Encoded"] = True
+    # Given the API's BinaryMediaTypes */*: API Gateway base64-encodes request bodies, as the
+    # sample event (events/auth-sign-up.json) has it
+    event = api_event("auth-sign-up")
+    assert event["isBase64Encoded"] is True
+    assert json.loads(base64.b64decode(event["body"]))["email"] == "jane.doe@example.com"
     # When it reaches the function, Then it is understood
+    assert invoke(app, event)[0] == 201
+
+
+def test_a_text_body_is_read_too(app: ModuleType) -> None:
+    # Given a body passed as text (an API without binary media types)
+    event = api_event("auth-sign-up")
+    event["body"], event["isBase64Encoded"] = json.dumps(SIGN_UP), False
+    # When it reaches the function, Then it is understood the same way
     assert invoke(app, event)[0] == 201
 
 
@@ -756,7 +767,7 @@ def _send_as_api_gateway(
     event["headers"] = {k: v for k, v in event["headers"].items() if k not in ("Cookie", "Authorization")}
     event["headers"].update(headers)
     event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
-    event["body"] = body or None
+    with_body(event, body or None)
     event["requestContext"].pop("authorizer", None)
     if path in PROTECTED:
         authorizer_request = authorizer_event(
