@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,6 +16,9 @@ from local.intrinsics import Resolver
 from local.invoke import function_for
 from local.stack import read_stack, resource_references
 from local.template import ROOT, load_template
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 EVENTS = sorted((ROOT / "events").glob("*.json"))
 PROXY_EVENTS = [path for path in EVENTS if "isBase64Encoded" in json.loads(path.read_text())]
