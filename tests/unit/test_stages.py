@@ -187,6 +187,15 @@ def test_every_function_is_published_behind_an_alias_and_rolled_out_per_stage(
     assert all("DeploymentPreference" not in f["Properties"] for f in functions)
 
 
+def test_a_new_layer_publishes_a_new_version_of_every_function() -> None:
+    # Given the business rules in the shared layer: SAM's AutoPublishAlias alone publishes a version
+    # only when a function's own code changes, so a layer-only deploy would keep the old layer
+    functions = [r for r in TEMPLATE["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
+    # Then every function versions on any property change, and the layer asks for it
+    assert all(f["Properties"]["AutoPublishAliasAllProperties"] is True for f in functions)
+    assert TEMPLATE["Resources"]["SharedLayer"]["Properties"]["PublishLambdaVersion"] is True
+
+
 def test_the_authorizer_is_invoked_through_its_alias() -> None:
     authorizer = TEMPLATE["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]["SessionAuthorizer"]
     assert authorizer["FunctionArn"] == {"Ref": "AuthorizerFunction.Alias"}
