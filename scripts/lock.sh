@@ -8,6 +8,7 @@
 #   requirements-dev.txt           -> requirements-dev.lock            every platform, Python >= 3.11,
 #                                     constrained by the layer's lock (the tests run the layer's versions)
 #   scripts/checkov-requirements.txt -> scripts/checkov-requirements.lock   checkov's own venv (CI)
+#   scripts/sam-requirements.txt   -> scripts/sam-requirements.lock    the SAM CLI's venv, Python 3.13
 #
 # uv resolves for a target platform (the layer's arm64 Lambda, whatever machine runs this); it lives
 # in its own small venv (.venv-lock). An existing lock's versions are kept unless the requirements
@@ -22,7 +23,8 @@ UV="$LOCK_VENV/bin/uv"
 export UV_NO_CONFIG=1 UV_CACHE_DIR="${UV_CACHE_DIR:-.cache/uv}"
 
 scratch=""
-LOCKS=(layers/shared/requirements.lock requirements-dev.lock scripts/checkov-requirements.lock)
+LOCKS=(layers/shared/requirements.lock requirements-dev.lock scripts/checkov-requirements.lock
+  scripts/sam-requirements.lock)
 log() { printf '[lock.sh] %s\n' "$*" >&2; }
 
 ensure_uv() {
@@ -46,13 +48,14 @@ compile() {
 }
 
 lock_all() {
-  local layer_lock="$1" dev_lock="$2" checkov_lock="$3" upgrade=()
+  local layer_lock="$1" dev_lock="$2" checkov_lock="$3" sam_lock="$4" upgrade=()
   [ -n "${UV_UPGRADE:-}" ] && upgrade=(--upgrade)
   compile layers/shared/requirements.txt "$layer_lock" "${upgrade[@]}" \
     --python-version 3.13 --python-platform aarch64-manylinux_2_28
   compile requirements-dev.txt "$dev_lock" "${upgrade[@]}" \
     --universal --python-version 3.11 -c "$layer_lock"
   compile scripts/checkov-requirements.txt "$checkov_lock" "${upgrade[@]}" --universal --python-version 3.11
+  compile scripts/sam-requirements.txt "$sam_lock" "${upgrade[@]}" --universal --python-version 3.13
 }
 
 main() {
@@ -60,7 +63,7 @@ main() {
   case "${1:-lock}" in
     lock)
       lock_all "${LOCKS[@]}"
-      log "wrote layers/shared/requirements.lock, requirements-dev.lock and scripts/checkov-requirements.lock"
+      log "wrote ${LOCKS[*]}"
       ;;
     check)
       scratch="$(mktemp -d)"

@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SAM_CLI_VERSION="1.170.0"
+SAM_LOCK="scripts/sam-requirements.lock" # aws-sam-cli==1.170.0 and its dependencies, with hashes
 SAM_VENV=".venv-sam"
 BUILD_DIR=".aws-sam/build"
 LAYER_DIR="$BUILD_DIR/SharedLayer/python"
@@ -41,16 +41,18 @@ runtime_python() {
 }
 
 ensure_sam_cli() {
-  local python="$1" start
-  if [ -x "$SAM_VENV/bin/sam" ] && "$SAM_VENV/bin/sam" --version 2>/dev/null | grep -q "$SAM_CLI_VERSION"; then
+  local python="$1" start stamp
+  stamp="$SAM_VENV/.installed-$(sha256sum "$SAM_LOCK" | cut -c1-12)"
+  if [ -x "$SAM_VENV/bin/sam" ] && [ -f "$stamp" ]; then
     return
   fi
   start="$(now)"
-  log "installing aws-sam-cli $SAM_CLI_VERSION into $SAM_VENV"
+  log "installing the SAM CLI into $SAM_VENV from $SAM_LOCK"
+  rm -rf "$SAM_VENV"
   "$python" -m venv "$SAM_VENV"
-  "$SAM_VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-  "$SAM_VENV/bin/python" -m pip install -q --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION"
-  log "SAM CLI installed in $(elapsed "$start")"
+  "$SAM_VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r "$SAM_LOCK"
+  touch "$stamp"
+  log "SAM CLI $("$SAM_VENV/bin/sam" --version | awk '{print $NF}') installed in $(elapsed "$start")"
 }
 
 sam_validate() {

@@ -16,7 +16,15 @@ DEV_REQUIREMENTS = ROOT / "requirements-dev.txt"
 DEV_LOCK = ROOT / "requirements-dev.lock"
 CHECKOV_REQUIREMENTS = ROOT / "scripts/checkov-requirements.txt"
 CHECKOV_LOCK = ROOT / "scripts/checkov-requirements.lock"
-PAIRS = [(LAYER_REQUIREMENTS, LAYER_LOCK), (DEV_REQUIREMENTS, DEV_LOCK), (CHECKOV_REQUIREMENTS, CHECKOV_LOCK)]
+SAM_REQUIREMENTS = ROOT / "scripts/sam-requirements.txt"
+SAM_LOCK = ROOT / "scripts/sam-requirements.lock"
+PAIRS = [
+    (LAYER_REQUIREMENTS, LAYER_LOCK),
+    (DEV_REQUIREMENTS, DEV_LOCK),
+    (CHECKOV_REQUIREMENTS, CHECKOV_LOCK),
+    (SAM_REQUIREMENTS, SAM_LOCK),
+]
+IDS = ["layer", "dev", "checkov", "sam"]
 _PIN = re.compile(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==([^\s;#]+)")
 
 
@@ -52,7 +60,7 @@ def locked(lock: Path) -> dict[str, tuple[str, list[str]]]:
     return entries
 
 
-@pytest.mark.parametrize(("requirements", "lock"), PAIRS, ids=["layer", "dev", "checkov"])
+@pytest.mark.parametrize(("requirements", "lock"), PAIRS, ids=IDS)
 def test_every_pinned_requirement_is_locked_at_its_version(requirements: Path, lock: Path) -> None:
     # Given a requirements file and its lock; Then each pin is in the lock at the same version
     entries = locked(lock)
@@ -61,7 +69,7 @@ def test_every_pinned_requirement_is_locked_at_its_version(requirements: Path, l
         assert entries[name][0] == version, f"{name}: {version} pinned, {entries[name][0]} locked: make lock"
 
 
-@pytest.mark.parametrize("lock", [LAYER_LOCK, DEV_LOCK, CHECKOV_LOCK], ids=["layer", "dev", "checkov"])
+@pytest.mark.parametrize("lock", [lock for _, lock in PAIRS], ids=IDS)
 def test_every_locked_package_has_hashes_and_the_header_says_how_it_was_made(lock: Path) -> None:
     entries = locked(lock)
     assert len(entries) > 10
@@ -91,3 +99,4 @@ def test_every_install_reads_a_lock_with_require_hashes() -> None:
     template = (ROOT / "template.yaml").read_text()
     assert "BuildMethod: makefile" in template
     assert "--require-hashes -r \"$LOCK\"" in (ROOT / "scripts/checkov.sh").read_text()
+    assert "--require-hashes -r \"$SAM_LOCK\"" in (ROOT / "scripts/sam.sh").read_text()
