@@ -193,10 +193,14 @@ def preflight(stage: Stage, clients: Any) -> list[str]:
         check_format(current[0])
         found.append(f"auth secret {stage.secret_name}: {describe(*current)}")
     if stage.parameters.get("EmailSender", "ses") == "ses":
-        missing.extend(_ses_gaps(stage, clients("sesv2")))
-        if not missing:
-            sender = stage.parameters.get("EmailFromAddress", "the sender")
-            found.append(f"SES: {sender} verified, production access")
+        sender = stage.parameters.get("EmailFromAddress", "")
+        if not sender:
+            missing.append(f"EmailFromAddress in [{stage.name}.deploy.parameters] of samconfig.toml")
+        else:
+            gaps = _ses_gaps(sender, clients("sesv2"))
+            missing.extend(gaps)
+            if not gaps:
+                found.append(f"SES: {sender} verified for sending, production access")
     if missing:
         raise NotReady("not ready to deploy " + stage.name + ":\n  - " + "\n  - ".join(missing))
     if stage.parameters.get("AlarmEmail"):
@@ -205,8 +209,7 @@ def preflight(stage: Stage, clients: Any) -> list[str]:
     return found
 
 
-def _ses_gaps(stage: Stage, sesv2: Any) -> list[str]:
-    sender = stage.parameters.get("EmailFromAddress", "no-reply@conversioniq.ai")
+def _ses_gaps(sender: str, sesv2: Any) -> list[str]:
     gaps = []
     if not sesv2.get_account().get("ProductionAccessEnabled"):
         gaps.append("SES production access (in the SES sandbox, codes reach only verified addresses)")

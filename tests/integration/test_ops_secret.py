@@ -148,3 +148,58 @@ def test_api_url_of_a_stage_without_a_stack_says_to_deploy() -> None:
         cloudformation = boto3.client("cloudformation", region_name="us-east-1")
         with pytest.raises(ops.NotReady, match="make deploy STAGE=dev"):
             ops.api_url(ops.stage_of("dev"), cloudformation)
+
+
+class SesAccount:
+    """SESv2 as `preflight` reads it (moto implements no GetAccount): production access and the
+    identities verified for sending."""
+
+    class exceptions:  # boto3's client attribute name
+        class NotFoundException(Exception):
+            pass
+
+    def __init__(self, production: bool, verified: set[str]) -> None:
+        self.production, self.verified = production, verified
+
+    def get_account(self) -> dict[str, Any]:
+        return {"ProductionAccessEnabled": self.production}
+
+    def get_email_identity(self, EmailIdentity: str) -> dict[str, Any]:  # boto3's argument name
+        if EmailIdentity not in self.verified:
+            raise self.exceptions.NotFoundException(EmailIdentity)
+        return {"VerifiedForSendingStatus": True}
+
+
+@pytest.mark.parametrize(
+    ("ses", "missing"),
+    [
+        (SesAccount(production=False, verified={"conversioniq.ai"}), "SES production access"),
+        (SesAccount(production=True, verified=set()), "an SES identity verified for sending"),
+    ],
+)
+def test_preflight_of_prod_names_what_ses_still_needs(ses: SesAccount, missing: str) -> None:
+    with moto.mock_aws():
+        session = boto3.session.Session(region_name="us-east-1")
+        prod = ops.stage_of("prod")
+        store = ops.SecretStore(session.client("ssm"), prod.secret_name)
+        ops.secret_command(store, "create", datetime.now(UTC))
+
+        def clients(name: str) -> Any:
+            return ses if name == "sesv2" else session.client(name)
+
+        # Given prod (random codes, EmailSender=ses) with its secret but SES not ready
+        # Then preflight refuses and says what is missing
+        with pytest.raises(ops.NotReady, match=missing):
+            ops.preflight(prod, clients)
+
+
+def test_preflight_of_a_ready_prod_lists_what_it_checked_and_the_alarm_mailbox() -> None:
+    with moto.mock_aws():
+        session = boto3.session.Session(region_name="us-east-1")
+        prod = ops.stage_of("prod")
+        store = ops.SecretStore(session.client("ssm"), prod.secret_name)
+        ops.secret_command(store, "create", datetime.now(UTC))
+        ready = SesAccount(production=True, verified={"conversioniq.ai"})
+        found = ops.preflight(prod, lambda name: ready if name == "sesv2" else session.client(name))
+        assert found[1] == "SES: no-reply@conversioniq.ai verified for sending, production access"
+        assert found[2] == "after the deploy: confirm the SNS subscription mailed to ops@conversioniq.ai"
