@@ -10,10 +10,18 @@ SETUP = "$$(scripts/find-python.sh)" scripts/setup_env.py
 WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) * 2 )))
 
 .PHONY: help run demo wipe dev-env test lint typecheck template-lint unit build validate smoke bench \
-	bench-local stress openapi
+	bench-local stress openapi lock lock-check deploy secret checkov
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+# Lock files with hashes (scripts/lock.sh, uv in .venv-lock): `make lock` after editing a
+# requirements file; `make lock-check` (CI) fails when a lock does not match its requirements.
+lock: ## rewrite the lock files from the requirements files
+	@scripts/lock.sh lock
+
+lock-check: ## fail when a lock file does not match its requirements file
+	@scripts/lock.sh check
 
 run: ## the local API on http://localhost:4000, data kept in .local-state/ (docs/ops/local-run.md)
 	@$(SETUP) run
@@ -48,6 +56,10 @@ test: lint typecheck template-lint unit ## lint, types, template lint and the wh
 openapi: dev-env ## docs/api/openapi.json from the template and the models
 	$(PY) -m local.openapi
 
+# checkov over template.yaml; a finding not accepted (with why) in checkov-baseline.yaml fails.
+checkov: ## checkov over template.yaml against checkov-baseline.yaml
+	@scripts/checkov.sh
+
 # SAM CLI in its own venv (.venv-sam): `sam validate --lint`, and `sam build` with the built layer checked.
 validate: ## sam validate --lint
 	@scripts/sam.sh validate
@@ -67,12 +79,23 @@ STRESS_REQUESTS ?= 40
 stress: dev-env ## a larger HTTP concurrency stress on DynamoDB Local
 	STRESS_CLIENTS=$(STRESS_CLIENTS) STRESS_REQUESTS=$(STRESS_REQUESTS) $(PY) -m pytest -s tests/dynamodb_local/test_stress_http.py
 
-# The README walk-through against any stage, as a new user: `make smoke BASE=<url>` (default the
-# local run). Standard library only, so no venv; fixed-code stages only unless SMOKE_CODE_MODE=ask
-# (docs/ops/deploy.md, "Smoke test").
+# Deploying a stage (docs/ops/deploy.md, the first-deploy checklist). STAGE is dev or prod and has
+# no default. SAM CLI and boto3 from .venv-sam; AWS credentials of the target account.
+#   make secret STAGE=dev [ACTION=rotate|retire]   the SSM auth secret: create, or rotate its keys
+#   make deploy STAGE=dev                          preflight, build, sam deploy --config-env dev
+deploy: ## build and deploy STAGE=dev|prod (docs/ops/deploy.md)
+	@scripts/sam.sh deploy "$(STAGE)"
+
+secret: ## create or rotate (ACTION=rotate|retire) the SSM auth secret of STAGE
+	@scripts/sam.sh ops secret $(ACTION) --stage "$(STAGE)"
+
+# The README walk-through against any stage, as a new user: `make smoke` (the local run),
+# `make smoke STAGE=dev` (the stack's ApiUrl output) or `make smoke BASE=<url>`. The test itself is
+# standard library only; fixed-code stages only unless SMOKE_CODE_MODE=ask (docs/ops/deploy.md).
 BASE ?= http://localhost:4000
-smoke: ## the README walk-through against BASE (default the local run)
-	@"$$(scripts/find-python.sh)" scripts/smoke.py --base "$(BASE)"
+smoke: ## the README walk-through against the local run, STAGE=dev or BASE=<url>
+	@base="$(BASE)"; if [ -n "$(STAGE)" ]; then base="$$(scripts/sam.sh ops api-url --stage "$(STAGE)")" || exit 1; fi; \
+	"$$(scripts/find-python.sh)" scripts/smoke.py --base "$$base"
 
 # The local run's scaling: typical POST/GET p50 and the run's RSS (engine included) after 0, 200 and
 # 500 accounts, on DynamoDB Local and on moto (docs/performance.md, "Local run under load").

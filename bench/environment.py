@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from local.events import with_body
+
 ROOT = Path(__file__).resolve().parent.parent
 LAYER_DIR = ROOT / "layers" / "shared"
 EVENTS = ROOT / "events"
@@ -112,7 +114,7 @@ def api_event(
         "sessionId": "s-bench",
     }
     if body is not None:
-        event["body"] = json.dumps(body)
+        with_body(event, json.dumps(body))
     if headers is not None:
         event["headers"] = {**(event.get("headers") or {}), **headers}
         event["headers"] = {k: v for k, v in event["headers"].items() if v}

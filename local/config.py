@@ -30,9 +30,10 @@ LOCAL_PARAMETERS: dict[str, str] = {
     "VerificationMode": "fixed",
     "CorsAllowOrigins": "http://localhost:*,http://127.0.0.1:*",
     "AuthSecretParameterName": "/ciq/local/auth-secret",
+    "EmailSender": "log",  # what the template's Rules require with fixed codes (outbox replaces it below)
 }
 
-# Variables a handler sees only in the local run. EMAIL_SENDER replaces the template's `ses`.
+# Variables a handler sees only in the local run. EMAIL_SENDER replaces the template's EmailSender.
 LOCAL_FUNCTION_VARIABLES: dict[str, str] = {
     "EMAIL_SENDER": "outbox",
     # No X-Ray daemon here; Powertools' Tracer would otherwise try to send segments.
@@ -134,9 +135,13 @@ def parse_parameter_overrides(text: str) -> dict[str, str]:
     return overrides
 
 
-def parameter_values(template: dict[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
-    """Template defaults, then the local stage's values, then the developer's overrides; each one
-    checked against the parameter's AllowedValues/AllowedPattern like CloudFormation would."""
+def parameter_values(
+    template: dict[str, Any], overrides: Mapping[str, str], stage_values: Mapping[str, str] = LOCAL_PARAMETERS
+) -> dict[str, str]:
+    """Template defaults, then the stage's values (the local stage's unless told), then the
+    overrides; each one checked against the parameter's AllowedValues/AllowedPattern like
+    CloudFormation would. local/stages.py passes samconfig.toml's values as the overrides and no
+    stage values, which is what `sam deploy --config-env <stage>` hands CloudFormation."""
     declared: dict[str, Any] = template.get("Parameters") or {}
     unknown = sorted(set(overrides) - set(declared))
     if unknown:
@@ -145,7 +150,7 @@ def parameter_values(template: dict[str, Any], overrides: Mapping[str, str]) -> 
         )
     values: dict[str, str] = {}
     for name, spec in declared.items():
-        chosen = overrides.get(name, LOCAL_PARAMETERS.get(name, spec.get("Default")))
+        chosen = overrides.get(name, stage_values.get(name, spec.get("Default")))
         if chosen is None:
             raise LocalRunError(f"template parameter {name} has no default and no local value")
         values[name] = _checked(name, str(chosen), spec)

@@ -133,14 +133,45 @@ def _query(request: IncomingRequest) -> dict[str, Any]:
 
 
 def _body(request: IncomingRequest, binary_media_types: tuple[str, ...]) -> tuple[str | None, bool]:
-    """With a binary media type matching the request's Content-Type (the template has */*), API
-    Gateway hands the body over base64-encoded, untouched; otherwise as text."""
-    if not request.body:
+    return gateway_body(request.body, request.header("content-type"), binary_media_types)
+
+
+def gateway_body(
+    data: bytes, content_type: str | None, binary_media_types: tuple[str, ...]
+) -> tuple[str | None, bool]:
+    """(body, isBase64Encoded) as API Gateway puts a request body into the proxy event: with a
+    binary media type matching the Content-Type (the template has */*, so every body), base64 of
+    the bytes, untouched; otherwise as text; no body at all is null."""
+    if not data:
         return None, False
-    content_type = (request.header("content-type") or "application/json").split(";")[0].strip().lower()
-    if any(fnmatch.fnmatchcase(content_type, pattern.lower()) for pattern in binary_media_types):
-        return base64.b64encode(request.body).decode("ascii"), True
-    return request.body.decode("utf-8", errors="replace"), False
+    kind = (content_type or "application/json").split(";")[0].strip().lower()
+    if any(fnmatch.fnmatchcase(kind, pattern.lower()) for pattern in binary_media_types):
+        return base64.b64encode(data).decode("ascii"), True
+    return data.decode("utf-8", errors="replace"), False
+
+
+# template.yaml's Api BinaryMediaTypes ("*~1*"); tests/unit/test_events.py keeps the two equal.
+TEMPLATE_BINARY_MEDIA_TYPES = ("*/*",)
+
+
+def with_body(
+    event: dict[str, Any],
+    body: str | bytes | None,
+    binary_media_types: tuple[str, ...] = TEMPLATE_BINARY_MEDIA_TYPES,
+) -> dict[str, Any]:
+    """A proxy event (events/*.json) with another request body, encoded as API Gateway would."""
+    data = body.encode() if isinstance(body, str) else (body or b"")
+    content_type = {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("content-type")
+    event["body"], event["isBase64Encoded"] = gateway_body(data, content_type, binary_media_types)
+    return event
+
+
+def body_text(event: dict[str, Any]) -> str | None:
+    """The request body of a proxy event as text, decoding base64 (for reading events/*.json)."""
+    body = event.get("body")
+    if body is None or not event.get("isBase64Encoded"):
+        return body
+    return base64.b64decode(body).decode("utf-8")
 
 
 def _request_context(

@@ -114,8 +114,18 @@ class LocalGateway:
         note: str,
         path_parameters: dict[str, str] | None = None,
     ) -> Outcome:
-        response = gateway_response(api, kind, request, self.cors_allow_list, path_parameters)
-        return Outcome(response, f"{kind}: {note}")
+        response = gateway_response(api, kind, request, path_parameters)
+        return Outcome(response, f"{kind}: {note}{self._foreign_origin_note(request, response)}")
+
+    def _foreign_origin_note(self, request: IncomingRequest, response: HttpResponse) -> str:
+        """API Gateway's own answers reflect any Origin when GatewayResponseOrigin=reflect; the
+        request log says so when that origin is not one the functions allow (CORS_ALLOW_ORIGINS)."""
+        from ciq.web.cors import origin_allowed  # the functions' own rule, from the shared layer
+
+        origin = response.header("access-control-allow-origin")
+        if not origin or origin_allowed(origin.rstrip("/"), self.cors_allow_list):
+            return ""
+        return f" (Origin {origin} reflected although not allowed: GatewayResponseOrigin=reflect)"
 
 
 def _busiest_api(stack: Stack) -> ApiSpec:

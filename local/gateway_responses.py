@@ -2,9 +2,10 @@
 the template's GatewayResponses: status, header mappings and the body template. Types the template
 does not define fall back to DEFAULT_4XX/DEFAULT_5XX, then to API Gateway's built-in message.
 
-One local difference, on purpose: the template sends one fixed origin (GatewayResponseOrigin) in
-Access-Control-Allow-Origin. Locally the frontend can sit on any localhost port, so the request's
-Origin is reflected when it is on the local allow-list (CORS_ALLOW_ORIGINS), and dropped otherwise."""
+Header mappings are rendered as API Gateway renders them, CORS included: a static origin stays
+static, and `method.request.header.Origin` (GatewayResponseOrigin=reflect) echoes any request's
+Origin, allowed or not, because API Gateway cannot test an origin against a list
+(docs/ops/deploy.md, "CORS of API Gateway's own answers")."""
 
 from __future__ import annotations
 
@@ -45,7 +46,6 @@ def gateway_response(
     api: ApiSpec,
     kind: str,
     request: IncomingRequest,
-    allow_list: tuple[str, ...],
     path_parameters: dict[str, str] | None = None,
 ) -> HttpResponse:
     default_status, default_message = DEFAULTS[kind]
@@ -62,7 +62,7 @@ def gateway_response(
     else:
         body = _render(_template_of(spec, default_message), variables)
         headers.extend(_mapped_headers(spec, request, path_parameters or {}))
-    return HttpResponse(status=status, headers=_local_cors(headers, request, allow_list), body=body.encode())
+    return HttpResponse(status=status, headers=headers, body=body.encode())
 
 
 def _spec_for(api: ApiSpec, kind: str, status: int) -> GatewayResponseSpec | None:
@@ -121,16 +121,3 @@ def _mapped_value(expression: str, request: IncomingRequest, path_parameters: di
     if source == "path":
         return path_parameters.get(name)
     return dict(parse_qsl(request.query, keep_blank_values=True)).get(name)
-
-
-def _local_cors(
-    headers: list[tuple[str, str]], request: IncomingRequest, allow_list: tuple[str, ...]
-) -> list[tuple[str, str]]:
-    from ciq.web.cors import origin_allowed  # the handlers' own rule, from the shared layer
-
-    origin = request.header("origin")
-    kept = [(name, value) for name, value in headers if name.lower() != "access-control-allow-origin"]
-    had_cors = len(kept) != len(headers)
-    if had_cors and origin and origin_allowed(origin.rstrip("/"), allow_list):
-        kept.append(("Access-Control-Allow-Origin", origin))
-    return kept

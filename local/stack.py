@@ -230,10 +230,7 @@ def _gateway_responses(
 def _authorizers(auth: dict[str, Any], api_id: str) -> dict[str, AuthorizerSpec]:
     found = {}
     for name, spec in (auth.get("Authorizers") or {}).items():
-        arn = spec.get("FunctionArn")
-        if not (isinstance(arn, dict) and "Fn::GetAtt" in arn):
-            raise LocalRunError(f"{api_id} authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn")
-        function_id = arn["Fn::GetAtt"][0]
+        function_id = _authorizer_function(spec.get("FunctionArn"), f"{api_id} authorizer {name}")
         identity = spec.get("Identity") or {}
         payload = str(spec.get("FunctionPayloadType", "TOKEN")).upper()
         if payload not in {"REQUEST", "TOKEN"}:
@@ -247,6 +244,17 @@ def _authorizers(auth: dict[str, Any], api_id: str) -> dict[str, AuthorizerSpec]
             token_header=str(identity.get("Header", "Authorization")),
         )
     return found
+
+
+def _authorizer_function(arn: Any, where: str) -> str:
+    """`!GetAtt <Function>.Arn` ($LATEST) or `!Ref <Function>.Alias` (SAM's AutoPublishAlias: the
+    published version deployed stages call); locally both are the function's current code."""
+    if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+        return str(arn["Fn::GetAtt"][0])
+    reference = arn.get("Ref") if isinstance(arn, dict) else None
+    if isinstance(reference, str) and reference.endswith(".Alias"):
+        return reference.removesuffix(".Alias")
+    raise LocalRunError(f"{where}: FunctionArn must be !GetAtt <Function>.Arn or !Ref <Function>.Alias")
 
 
 def _routes(

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# SAM CLI for this repo: `scripts/sam.sh validate` (sam validate --lint) or `scripts/sam.sh build`
-# (validate, sam build, then check the built layer). Used by `make validate` and `make build`.
+# SAM CLI for this repo, used by the Makefile (docs/ops/deploy.md):
+#   scripts/sam.sh validate          sam validate --lint                          (make validate)
+#   scripts/sam.sh build             validate, sam build, check the built layer   (make build)
+#   scripts/sam.sh deploy <stage>    preflight, build, sam deploy --config-env    (make deploy STAGE=)
+#   scripts/sam.sh ops <args>        scripts/ops.py with the SAM CLI's boto3      (make secret / smoke)
 #
 # Why it looks like this (docs/ops/local-run.md, "SAM build"):
 # * SAM CLI pins boto3/pydantic/click versions that clash with the app's, so it lives in its own
@@ -15,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SAM_CLI_VERSION="1.170.0"
+SAM_LOCK="scripts/sam-requirements.lock" # aws-sam-cli==1.170.0 and its dependencies, with hashes
 SAM_VENV=".venv-sam"
 BUILD_DIR=".aws-sam/build"
 LAYER_DIR="$BUILD_DIR/SharedLayer/python"
@@ -38,16 +41,18 @@ runtime_python() {
 }
 
 ensure_sam_cli() {
-  local python="$1" start
-  if [ -x "$SAM_VENV/bin/sam" ] && "$SAM_VENV/bin/sam" --version 2>/dev/null | grep -q "$SAM_CLI_VERSION"; then
+  local python="$1" start stamp
+  stamp="$SAM_VENV/.installed-$(sha256sum "$SAM_LOCK" | cut -c1-12)"
+  if [ -x "$SAM_VENV/bin/sam" ] && [ -f "$stamp" ]; then
     return
   fi
   start="$(now)"
-  log "installing aws-sam-cli $SAM_CLI_VERSION into $SAM_VENV"
+  log "installing the SAM CLI into $SAM_VENV from $SAM_LOCK"
+  rm -rf "$SAM_VENV"
   "$python" -m venv "$SAM_VENV"
-  "$SAM_VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-  "$SAM_VENV/bin/python" -m pip install -q --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION"
-  log "SAM CLI installed in $(elapsed "$start")"
+  "$SAM_VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r "$SAM_LOCK"
+  touch "$stamp"
+  log "SAM CLI $("$SAM_VENV/bin/sam" --version | awk '{print $NF}') installed in $(elapsed "$start")"
 }
 
 sam_validate() {
@@ -60,8 +65,9 @@ sam_validate() {
 sam_build() {
   local python="$1" start
   start="$(now)"
-  # The runtime interpreter first on PATH, so SAM's PythonPipBuilder finds python3.13.
-  PATH="$(dirname "$python"):$PATH" "$SAM_VENV/bin/sam" build --template template.yaml
+  # The runtime interpreter first on PATH, so SAM's PythonPipBuilder finds python3.13 (the
+  # functions); the layer's Makefile installs its lock with it (LAYER_PYTHON).
+  PATH="$(dirname "$python"):$PATH" LAYER_PYTHON="$python" "$SAM_VENV/bin/sam" build --template template.yaml
   log "sam build: ok in $(elapsed "$start")"
 }
 
@@ -117,7 +123,57 @@ check_layer() {
     [ ! -e "$LAYER_DIR/$dev" ] || fail "$LAYER_DIR/$dev is in the layer; it is a dev/test dependency"
   done
   log "layer ok: $(basename "$core_so") is ELF $arch; no boto3/botocore; no dev/test packages"
-  log "layer size: $(du -sh "$LAYER_DIR" | cut -f1) ($(find "$LAYER_DIR" -type f | wc -l) files)"
+}
+
+# The layer holds exactly the packages of layers/shared/requirements.lock, at the locked versions
+# (pip checked every file's hash while installing them: layers/shared/Makefile).
+check_layer_lock() {
+  local python="$1"
+  "$python" - "$LAYER_DIR" layers/shared/requirements.lock <<'PY' || fail "the built layer does not match layers/shared/requirements.lock"
+import pathlib, re, sys
+def norm(name): return re.sub(r"[-_.]+", "-", name).lower()
+layer, lock = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]).read_text()
+locked = {norm(n): v for n, v in re.findall(r"^([A-Za-z0-9._-]+)==([^\s;]+)", lock, re.M)}
+built = {}
+for info in layer.glob("*.dist-info"):
+    meta = (info / "METADATA").read_text(encoding="utf-8", errors="replace")
+    name = re.search(r"^Name: (.+)$", meta, re.M).group(1).strip()
+    built[norm(name)] = re.search(r"^Version: (.+)$", meta, re.M).group(1).strip()
+if built != locked:
+    extra = sorted(set(built.items()) - set(locked.items()))
+    missing = sorted(set(locked.items()) - set(built.items()))
+    sys.exit(f"in the layer, not locked: {extra}; locked, not in the layer: {missing}")
+print(f"{len(built)} packages, as locked")
+PY
+}
+
+# Measured on every build (docs/performance.md quotes it): unzipped size and files, with the .pyc.
+report_layer_size() {
+  log "layer size: $(du -sm "$LAYER_DIR" | cut -f1) MB ($(find "$LAYER_DIR" -type f | wc -l) files," \
+    "$(find "$LAYER_DIR" -name '*.pyc' | wc -l) of them .pyc)"
+}
+
+build_checked() {
+  local python="$1"
+  sam_validate
+  sam_build "$python"
+  compile_bytecode "$python"
+  check_layer "$python"
+  log "layer lock: $(check_layer_lock "$python")"
+  check_bytecode
+  report_layer_size
+}
+
+# What the first deploy needs and CloudFormation cannot check (the SSM secret; SES for emailed
+# codes) is checked first, then the very build that was checked is deployed. samconfig.toml pins
+# the stage's region, stack, capabilities and parameters; the change set is shown for approval.
+deploy() {
+  local python="$1" stage="$2"
+  [ -n "$stage" ] || fail "usage: make deploy STAGE=dev|prod (no default: say which stage)"
+  "$SAM_VENV/bin/python" scripts/ops.py preflight --stage "$stage" || fail "preflight of $stage (above)"
+  build_checked "$python"
+  "$SAM_VENV/bin/sam" deploy --config-env "$stage" --template-file "$BUILD_DIR/template.yaml"
+  log "deployed $stage; next: make smoke STAGE=$stage (docs/ops/deploy.md)"
 }
 
 main() {
@@ -126,14 +182,10 @@ main() {
   ensure_sam_cli "$python"
   case "$command" in
     validate) sam_validate ;;
-    build)
-      sam_validate
-      sam_build "$python"
-      compile_bytecode "$python"
-      check_layer "$python"
-      check_bytecode
-      ;;
-    *) fail "usage: scripts/sam.sh validate|build" ;;
+    build) build_checked "$python" ;;
+    deploy) deploy "$python" "${2:-}" ;;
+    ops) shift; exec "$SAM_VENV/bin/python" scripts/ops.py "$@" ;;
+    *) fail "usage: scripts/sam.sh validate|build|deploy <stage>|ops <args>" ;;
   esac
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Smoke test: the README walk-through (and a little more) against any base URL, as a new user.
 
-    make smoke BASE=http://localhost:4000                      # the local run (fixed code 123456)
+    make smoke                                                 # the local run, http://localhost:4000
+    make smoke STAGE=dev                                       # the dev stack's ApiUrl (fixed code)
     make smoke BASE=https://<api-id>.execute-api.<region>.amazonaws.com/dev
     SMOKE_CODE_MODE=ask SMOKE_EMAIL='ops+smoke-{random}@conversioniq.ai' make smoke BASE=<prod url>
 

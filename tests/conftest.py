@@ -105,12 +105,15 @@ def api_event(
     query: dict[str, str] | None = None,
     method: str | None = None,
 ) -> dict[str, Any]:
-    """A real API Gateway REST proxy event from events/<name>.json, adjusted for one test."""
+    """A real API Gateway REST proxy event from events/<name>.json, adjusted for one test. A new
+    body is encoded as API Gateway encodes it with this template (base64: BinaryMediaTypes */*)."""
+    from local.events import with_body
+
     event: dict[str, Any] = copy.deepcopy(json.loads((EVENTS / f"{name}.json").read_text()))
     if raw_body is not None:
-        event["body"] = raw_body
+        with_body(event, raw_body)
     elif body is not None:
-        event["body"] = json.dumps(body)
+        with_body(event, json.dumps(body))
     if headers:
         event["headers"] = {**(event.get("headers") or {}), **headers}
         event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}

@@ -266,16 +266,18 @@ def test_a_preflight_skips_the_authorizer(throwaway: Throwaway) -> None:
     assert len(throwaway.authorizer_events()) == before
 
 
-def test_gateway_cors_reflects_only_allowed_origins(throwaway: Throwaway) -> None:
-    # Given the local allow-list (http://localhost:*, http://127.0.0.1:*)
+def test_gateway_cors_reflects_the_request_origin_as_api_gateway_does(throwaway: Throwaway) -> None:
+    # Given GatewayResponseOrigin=reflect (method.request.header.Origin) and the local allow-list
+    # (http://localhost:*, http://127.0.0.1:*)
     with throwaway.server.client() as client:
-        # When the gateway answers requests from an allowed and a foreign origin
+        # When the gateway answers requests from an allowed and a foreign origin, and without one
         allowed = client.get("/nowhere", headers={"Origin": "http://127.0.0.1:8080"})
         foreign = client.get("/nowhere", headers={"Origin": "https://evil.example"})
         without = client.get("/nowhere")
-    # Then only the allowed origin is reflected; nothing else gets Access-Control-Allow-Origin
+    # Then both origins are echoed, as API Gateway's mapping does (it cannot test a list), and a
+    # request without Origin gets no Access-Control-Allow-Origin
     assert allowed.headers["access-control-allow-origin"] == "http://127.0.0.1:8080"
-    assert "access-control-allow-origin" not in foreign.headers
+    assert foreign.headers["access-control-allow-origin"] == "https://evil.example"
     assert "access-control-allow-origin" not in without.headers
 
 

@@ -21,10 +21,12 @@ Parameters:
     Default: "http://localhost:*"
   GatewayResponseOrigin:
     Type: String
-    Default: "http://localhost:3001"
+    Default: reflect
   AuthSecretParameterName:
     Type: String
     Default: /ciq/dev/auth-secret
+Conditions:
+  ReflectsGatewayOrigin: !Equals [!Ref GatewayResponseOrigin, reflect]
 Globals:
   Function:
     Runtime: python3.13
@@ -72,7 +74,10 @@ Resources:
           StatusCode: 401
           ResponseParameters: &Cors
             Headers:
-              Access-Control-Allow-Origin: !Sub "'${{GatewayResponseOrigin}}'"
+              Access-Control-Allow-Origin: !If
+                - ReflectsGatewayOrigin
+                - method.request.header.Origin
+                - !Sub "'${{GatewayResponseOrigin}}'"
               Access-Control-Allow-Credentials: "'true'"
               X-Request-Echo: method.request.header.X-Trace
           ResponseTemplates:

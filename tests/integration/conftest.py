@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import moto
 import pytest
 
+from local.events import with_body
 from tests.conftest import AUTH_SECRET_PARAM, TABLE_NAME, api_event, invoke, load_function, new_auth_secret
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class Client:
             event["headers"] = {**(event.get("headers") or {}), **extra}
             event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
         if body is None and raw_body is None and method in ("POST", "PUT"):
-            event["body"] = None
+            with_body(event, None)
         status, response_headers, payload = invoke(self.module, event)
         self.calls.append((method, status))
         return status, response_headers, payload
@@ -319,7 +320,7 @@ class SetupClient:
             method=method,
         )
         if method != "PATCH":
-            event["body"] = None
+            with_body(event, None)
         return invoke(self.module, event)
 
     def status(self) -> tuple[dict[str, Any], int]:

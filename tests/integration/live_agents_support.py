@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from local.events import with_body
 from tests.conftest import api_event, invoke
 
 if TYPE_CHECKING:
@@ -185,7 +186,7 @@ class LiveClient:
             event["path"] = f"/api/live-agents/{agent_id}"
             event["pathParameters"] = {"agentId": agent_id}
         event["requestContext"]["resourcePath"] = event["resource"]
-        event["body"] = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
+        with_body(event, raw_body if raw_body is not None else (None if body is None else json.dumps(body)))
         return invoke(self.module, event)
 
     def list(self, **query: str) -> dict[str, Any]:

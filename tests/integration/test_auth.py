@@ -18,6 +18,7 @@ import pytest
 
 from ciq.auth import clock
 from ciq.settings import MisconfiguredError, Settings, get_settings, reset_settings
+from local.events import with_body
 from tests.conftest import (
     AUTH_SECRET_PARAM,
     EVENTS,
@@ -529,10 +530,20 @@ def test_an_oversize_body_is_413(app: ModuleType) -> None:
 
 
 def test_a_base64_body_is_read_as_api_gateway_sends_it(app: ModuleType) -> None:
-    # Given the API's BinaryMediaTypes */*: API Gateway base64-encodes request bodies
-    event = api_event("auth-sign-up", raw_body=base64.b64encode(json.dumps(SIGN_UP).encode()).decode())
-    event["isBase64Encoded"] = True
+    # Given the API's BinaryMediaTypes */*: API Gateway base64-encodes request bodies, as the
+    # sample event (events/auth-sign-up.json) has it
+    event = api_event("auth-sign-up")
+    assert event["isBase64Encoded"] is True
+    assert json.loads(base64.b64decode(event["body"]))["email"] == "jane.doe@example.com"
     # When it reaches the function, Then it is understood
+    assert invoke(app, event)[0] == 201
+
+
+def test_a_text_body_is_read_too(app: ModuleType) -> None:
+    # Given a body passed as text (an API without binary media types)
+    event = api_event("auth-sign-up")
+    event["body"], event["isBase64Encoded"] = json.dumps(SIGN_UP), False
+    # When it reaches the function, Then it is understood the same way
     assert invoke(app, event)[0] == 201
 
 
@@ -616,6 +627,41 @@ def test_ses_refusing_to_send_is_503(app: ModuleType, monkeypatch: pytest.Monkey
     status, headers, body = call(app, "auth-sign-up", SIGN_UP)
     assert (status, error_code(body)) == (503, "dependency_unavailable")
     assert "Retry-After" in headers
+
+
+def test_the_log_sender_sends_nothing_and_logs_only_the_masked_address(
+    app: ModuleType, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a fixed-code stage deployed with EmailSender=log (dev), and SES available
+    monkeypatch.setenv("EMAIL_SENDER", "log")
+    monkeypatch.setenv("VERIFICATION_MODE", "fixed")
+    reset_settings()
+    caplog.set_level("INFO", logger="ciq")
+    # When someone signs up
+    challenge_id = start_sign_up(app)
+    # Then no email went out, nothing reached the outbox, and the log names the masked address only
+    from moto.ses.models import ses_backends
+
+    assert ses_backends["123456789012"]["us-east-1"].sent_messages == []
+    assert outbox() == []
+    assert "j***@example.com" in caplog.text and "EMAIL_SENDER=log" in caplog.text
+    assert "jane.doe@example.com" not in caplog.text
+    assert "123456" not in caplog.text
+    # And the fixed code opens the session
+    assert verify(app, challenge_id, "123456")[0] == 200
+
+
+def test_the_log_sender_with_random_codes_is_a_clear_500(
+    app: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given random codes but a sender that delivers nothing (the template's Rules refuse this too)
+    monkeypatch.setenv("EMAIL_SENDER", "log")
+    monkeypatch.setenv("VERIFICATION_MODE", "random")
+    reset_settings()
+    # When someone signs up, Then a misconfiguration 500 names the setting, and no code was issued
+    status, _, body = call(app, "auth-sign-up", SIGN_UP)
+    assert (status, error_code(body)) == (500, "internal_error")
+    assert "EMAIL_SENDER=log" in body["error"]["message"]
 
 
 # -- nothing secret in the logs ---------------------------------------------------------------------
@@ -721,7 +767,7 @@ def _send_as_api_gateway(
     event["headers"] = {k: v for k, v in event["headers"].items() if k not in ("Cookie", "Authorization")}
     event["headers"].update(headers)
     event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
-    event["body"] = body or None
+    with_body(event, body or None)
     event["requestContext"].pop("authorizer", None)
     if path in PROTECTED:
         authorizer_request = authorizer_event(

@@ -15,6 +15,7 @@ import pytest
 from ciq.contracts.entities import Profile
 from ciq.domain.account import Account
 from ciq.store import dynamo, user_store
+from local.events import with_body
 from tests.conftest import ROOT, api_event, invoke, load_function
 
 ANY = "…"
@@ -107,7 +108,7 @@ def test_every_example_is_what_the_api_answers(aws: None, page: str) -> None:
         query = dict(parse_qsl(urlsplit(path).query))
         # When the documented request is sent
         event = api_event(event_name, method=method, headers=headers, user_id=user_id)
-        event["body"] = None if body is None else json.dumps(body)
+        with_body(event, None if body is None else json.dumps(body))
         event["resource"], event["path"], event["pathParameters"] = resource, real_path, path_parameters
         event["queryStringParameters"] = query or None
         event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} or None

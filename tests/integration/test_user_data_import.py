@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from local.events import body_text
 from tests.conftest import EVENTS
 from tests.integration.conftest import (
     COMPLETE_DRAFT,
@@ -21,7 +22,7 @@ from tests.integration.conftest import (
     workspace,
 )
 
-LEGACY: dict[str, Any] = json.loads(json.loads((EVENTS / "user-data-put.json").read_text())["body"])
+LEGACY: dict[str, Any] = json.loads(body_text(json.loads((EVENTS / "user-data-put.json").read_text())) or "")
 
 
 def legacy() -> dict[str, Any]:

@@ -22,7 +22,7 @@ class Settings(BaseModel):
     auth_secret_param: str = Field("/ciq/local/auth-secret", alias="AUTH_SECRET_PARAM")
     secrets_max_age_seconds: int = Field(300, alias="SECRETS_MAX_AGE_SECONDS", ge=0, le=3600)
     verification_mode: Literal["random", "fixed"] = Field("random", alias="VERIFICATION_MODE")
-    email_sender: Literal["ses", "outbox"] = Field("ses", alias="EMAIL_SENDER")
+    email_sender: Literal["ses", "log", "outbox"] = Field("ses", alias="EMAIL_SENDER")
     email_from_address: str = Field("", alias="EMAIL_FROM_ADDRESS")
     local_outbox_path: str = Field(".local-outbox/outbox.jsonl", alias="LOCAL_OUTBOX_PATH")
     cors_allow_origins: tuple[str, ...] = Field((), alias="CORS_ALLOW_ORIGINS")
@@ -65,6 +65,13 @@ class Settings(BaseModel):
     def _fixed_codes_never_in_prod(self) -> Settings:
         if self.verification_mode == "fixed" and self.stage.startswith("prod"):
             raise ValueError("VERIFICATION_MODE=fixed is refused on a production stage")
+        return self
+
+    @model_validator(mode="after")
+    def _random_codes_reach_the_user(self) -> Settings:
+        # The `log` sender delivers nothing: with random codes nobody could ever verify.
+        if self.verification_mode == "random" and self.email_sender == "log":
+            raise ValueError("EMAIL_SENDER=log needs VERIFICATION_MODE=fixed: a random code must be emailed")
         return self
 
 

@@ -1,10 +1,13 @@
 """Delivery of verification codes. `EMAIL_SENDER=ses` sends through Amazon SES v2 in AWS;
-`EMAIL_SENDER=outbox` appends to a local JSON Lines file (the local run and the tests read it) and
-prints one line for the developer. Codes never go through the Logger and the API never returns them."""
+`EMAIL_SENDER=log` sends nothing and logs that a code was issued to the masked address (stages with
+the fixed code, whose users already know it); `EMAIL_SENDER=outbox` appends to a local JSON Lines file
+(the local run and the tests read it) and prints one line for the developer. Codes never go through
+the Logger and the API never returns them."""
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,7 @@ if TYPE_CHECKING:
     from ciq.settings import Settings
 
 Purpose = Literal["sign-up", "sign-in"]
+_log = logging.getLogger(__name__)
 _SUBJECTS: dict[Purpose, str] = {
     "sign-up": "Your ConversionIQ sign-up code",
     "sign-in": "Your ConversionIQ sign-in code",
@@ -66,7 +70,20 @@ class OutboxSender:
         print(f"[outbox] verification code for {mask_email(email)}: {code}", file=sys.stdout, flush=True)
 
 
+@dataclass(frozen=True)
+class LogOnlySender:
+    """Fixed-code stages (dev): no email to made-up test addresses, and no SES set-up needed. The
+    log line says a code was issued, to whom (masked), and why nothing was sent; never the code."""
+
+    def send_code(self, email: str, code: str, purpose: Purpose) -> None:
+        _log.info(
+            "verification code for %s issued (%s); not emailed: EMAIL_SENDER=log", mask_email(email), purpose
+        )
+
+
 def sender_for(settings: Settings) -> CodeSender:
     if settings.email_sender == "outbox":
         return OutboxSender(Path(settings.local_outbox_path))
+    if settings.email_sender == "log":
+        return LogOnlySender()
     return SesSender(settings.email_from_address)
