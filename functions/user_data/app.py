@@ -8,6 +8,15 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 from ciq.contracts.base import BODY_MAX_BYTES, IMPORT_BODY_MAX_BYTES
+from ciq.errors import (
+    AgentNotReady,
+    AggregateTooLarge,
+    IdTaken,
+    ImportRefused,
+    InvariantViolation,
+    NotFound,
+    UnknownMutation,
+)
 from ciq.metrics import flushed
 from ciq.services import user_data
 from ciq.services.writes import idempotency_request, parse_if_match
@@ -23,13 +32,22 @@ logger = Logger()
 api = Api(logger)
 
 
-@api.route("GET", PATH)
+@api.route("GET", PATH, summary="The caller's data", answers={200: "UserDataAnswer"}, versioned=True)
 def read() -> Response[str]:
     body, version = user_data.read(identity(api.event()).user_id)
     return versioned_response(200, body, version)
 
 
-@api.route("POST", PATH)
+@api.route(
+    "POST",
+    PATH,
+    summary="Apply one mutation, or a batch atomically",
+    body="UserDataMutationRequest",
+    answers={200: "UserDataMutationAnswer"},
+    errors=(UnknownMutation, NotFound, InvariantViolation, AgentNotReady, IdTaken, AggregateTooLarge),
+    versioned=True,
+    writes=True,
+)
 def mutate() -> Response[str]:
     event = api.event()
     payload = json_body(event, BODY_MAX_BYTES)
@@ -43,7 +61,16 @@ def mutate() -> Response[str]:
     return written_response(outcome)
 
 
-@api.route("PUT", PATH)
+@api.route(
+    "PUT",
+    PATH,
+    summary="Import a whole document (the one-time local-to-server migration)",
+    body="ImportRequest",
+    answers={200: "UserDataAnswer"},
+    errors=(ImportRefused, AggregateTooLarge),
+    versioned=True,
+    writes=True,
+)
 def import_document() -> Response[str]:
     event = api.event()
     payload = json_body(event, IMPORT_BODY_MAX_BYTES)
