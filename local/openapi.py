@@ -46,7 +46,7 @@ from ciq.auth.models import (
     SignUpRequest,
     VerifyRequest,
 )
-from ciq.contracts.base import BATCH_MAX, ApiModel
+from ciq.contracts.base import BATCH_MAX, ApiModel, absent_if_none
 from ciq.contracts.entities import Agent, UserData
 from ciq.contracts.imports import ImportRequest
 from ciq.contracts.mutations import AgentCreate, AgentUpdate, Mutation, _Mutation
@@ -80,10 +80,12 @@ class UserDataAnswer(ApiModel):
 
 
 class MutationResult(ApiModel):
+    """What one mutation made: the id it created or changed; a new workspace's KB and agent too."""
+
     type: str
     id: str
-    knowledge_base_id: str | None = None
-    agent_id: str | None = None
+    knowledge_base_id: str | None = absent_if_none()
+    agent_id: str | None = absent_if_none()
 
 
 class UserDataMutationAnswer(UserDataAnswer):

@@ -8,14 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 from ciq.contracts.base import BODY_MAX_BYTES
-from ciq.errors import (
-    AgentNotReady,
-    AggregateTooLarge,
-    IdTaken,
-    InvariantViolation,
-    NotFound,
-    UnknownMutation,
-)
+from ciq.errors import AggregateTooLarge, InvariantViolation, NotFound, UnknownMutation
 from ciq.metrics import flushed
 from ciq.services import setup_status
 from ciq.services.writes import idempotency_request, parse_if_match
@@ -44,7 +37,7 @@ def read() -> Response[str]:
     summary="Apply one Get Started mutation",
     body="SetupStatusMutationRequest",
     answers={200: "SetupStatus"},
-    errors=(UnknownMutation, NotFound, InvariantViolation, AgentNotReady, IdTaken, AggregateTooLarge),
+    errors=(UnknownMutation, NotFound, InvariantViolation, AggregateTooLarge),
     versioned=True,
     writes=True,
 )
