@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck template-lint unit build validate smoke bench stress openapi
+.PHONY: run test lint typecheck template-lint unit build validate smoke bench stress openapi client
 
 $(STAMP): requirements-dev.txt layers/shared/requirements.txt
 	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
@@ -30,8 +30,18 @@ unit: $(STAMP)
 test: lint typecheck template-lint unit
 
 # docs/api/openapi.json from template.yaml and the contract models (checked in; a test fails on drift).
+# The TypeScript client's types follow (clients/typescript/src/schema.ts) once `make client` installed it.
 openapi: $(STAMP)
 	$(PY) -m local.openapi
+	@if [ -d clients/typescript/node_modules ]; then cd clients/typescript && npm run --silent generate; \
+	else echo "clients/typescript: run make client to regenerate src/schema.ts as well"; fi
+
+# The TypeScript client (clients/typescript, docs/api/typescript-client.md): install, build with strict tsc,
+# unit tests and type drift check, then the headless Chromium test against the local run. `make test`
+# runs the same tests (tests/http/test_typescript_client.py).
+client: $(STAMP)
+	cd clients/typescript && npm ci --no-audit --no-fund && npm run build && npm test && \
+	CIQ_PYTHON="$(abspath $(PY))" npm run test:browser
 
 # SAM CLI in its own venv (.venv-sam): `sam validate --lint`, and `sam build` with the built layer checked.
 validate:
