@@ -31,7 +31,7 @@ def _in_ci() -> bool:
 
 
 def _missing(what: str) -> NoReturn:
-    message = f"{what} is not installed; the TypeScript client's tests need it (see docs/api/typescript-client.md)"
+    message = f"{what} is not installed; the client's tests need it (docs/api/typescript-client.md)"
     if _in_ci():
         pytest.fail(message)
     pytest.skip(message)
