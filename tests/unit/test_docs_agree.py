@@ -126,10 +126,8 @@ def _bounds(type_cell: str) -> tuple[int | None, int | None]:
 
 
 def _string_schema(prop: dict[str, Any]) -> dict[str, Any]:
-    for option in prop.get("anyOf", [prop]):
-        if option.get("type") == "string":
-            return option
-    return prop
+    options: list[dict[str, Any]] = prop.get("anyOf", [prop])
+    return next((option for option in options if option.get("type") == "string"), prop)
 
 
 def test_field_tables_agree_with_the_answer_schemas(document: dict[str, Any]) -> None:
