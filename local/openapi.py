@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document of the API (`make openapi` writes docs/api/openapi.json, checked in).
+"""The OpenAPI 3.1 document of the API (`make openapi` writes docs/api/openapi.json, checked in, and
+its browsable rendering docs/api/reference.html, local/reference.py).
 
 Built at development time from what the code itself uses, never from a table kept here:
 - the routes of template.yaml (as the local run reads them, local/stack.py): which exist, which need
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.json_schema import models_json_schema
 
+from local.reference import render_reference
 from local.template import ROOT, TEMPLATE_PATH
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ from ciq.web import api as web_api
 from ciq.web.cors import ALLOW_HEADERS, EXPOSE_HEADERS
 
 OUTPUT = ROOT / "docs" / "api" / "openapi.json"
+REFERENCE = ROOT / "docs" / "api" / "reference.html"  # the same, as one browsable page
 SAMCONFIG = ROOT / "samconfig.toml"
 REF = "#/components/schemas/{model}"
 # The local run's default address (`make run`; PORT=... changes it).
@@ -651,14 +654,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.openapi", description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail if docs/api/openapi.json is stale")
     arguments = parser.parse_args(argv)
-    fresh = render(build())
-    if arguments.check:
-        if not OUTPUT.exists() or OUTPUT.read_text() != fresh:
-            print(f"{OUTPUT.relative_to(ROOT)} is stale: run `make openapi`", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.write_text(fresh)
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
+    document = build()
+    outputs = {OUTPUT: render(document), REFERENCE: render_reference(document)}
+    for path, fresh in outputs.items():
+        if arguments.check:
+            if not path.exists() or path.read_text() != fresh:
+                print(f"{path.relative_to(ROOT)} is stale: run `make openapi`", file=sys.stderr)
+                return 1
+            continue
+        path.write_text(fresh)
+        print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 

@@ -13,7 +13,8 @@ from openapi_spec_validator import validate
 
 from ciq import errors
 from ciq.auth.cookies import COOKIE_NAME
-from local.openapi import OUTPUT, build, read_template_stack, render, template_routes
+from local.openapi import OUTPUT, REFERENCE, build, read_template_stack, render, template_routes
+from local.reference import render_reference
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +25,19 @@ def document() -> dict[str, Any]:
 
 def test_the_checked_in_document_is_the_generated_one() -> None:
     assert OUTPUT.read_text() == render(build()), "docs/api/openapi.json is stale: run `make openapi`"
+
+
+def test_the_reference_page_is_the_rendered_document(document: dict[str, Any]) -> None:
+    # Given the checked-in page / Then it is the rendering of the checked-in document, and every
+    # schema link in it has its target
+    page = REFERENCE.read_text()
+    assert page == render_reference(document), "docs/api/reference.html is stale: run `make openapi`"
+    targets = set(re.findall(r"id='(schema-[A-Za-z]+)'", page))
+    assert set(re.findall(r"href='#(schema-[A-Za-z]+)'", page)) <= targets
+    assert {f"schema-{name}" for name in document["components"]["schemas"]} == targets
+    assert "<script" not in page and "http" not in page.replace("http://localhost", "").replace(
+        "https://{apiId}", ""
+    )
 
 
 def test_the_document_is_valid_openapi(document: dict[str, Any]) -> None:
