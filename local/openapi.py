@@ -483,8 +483,7 @@ def _error_responses(facts: web_api.RouteFacts, secured: bool) -> dict[str, Any]
         headers: dict[str, Any] = {}
         if status in _RETRY_AFTER:
             headers["Retry-After"] = _header("seconds to wait before retrying", pattern="^[0-9]+$")
-        if status != 401:
-            headers["Cache-Control"] = _NO_STORE
+        headers["Cache-Control"] = _NO_STORE
         if headers:
             response["headers"] = headers
         if status == 500:

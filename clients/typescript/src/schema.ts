@@ -1006,6 +1006,8 @@ export interface operations {
             /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
             401: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1299,6 +1301,8 @@ export interface operations {
             /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
             401: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1779,6 +1783,8 @@ export interface operations {
             /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
             401: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1935,6 +1941,8 @@ export interface operations {
             /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
             401: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2141,6 +2149,8 @@ export interface operations {
             /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
             401: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2353,6 +2363,8 @@ export interface operations {
             /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
             401: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2511,6 +2523,8 @@ export interface operations {
             /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
             401: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2673,6 +2687,8 @@ export interface operations {
             /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
             401: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2831,6 +2847,8 @@ export interface operations {
             /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
             401: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2965,6 +2983,8 @@ export interface operations {
             /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
             401: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3134,6 +3154,8 @@ export interface operations {
             /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
             401: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3305,6 +3327,7 @@ type ReadonlyArray<T> = [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
 export const pathsApiAuthSessionGetResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/session"]["get"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAuthSessionGetResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/session"]["get"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSessionGetResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/session"]["get"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSessionGetResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/session"]["get"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSessionGetResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/session"]["get"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3323,6 +3346,7 @@ export const pathsApiAuthSignInPostResponses503HeadersCacheControlValues: Readon
 export const pathsApiAuthSignInPostResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-in"]["post"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignInOptionsResponses204HeadersAccessControlAllowCredentialsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-in"]["options"]["responses"]["204"]["headers"]["Access-Control-Allow-Credentials"]> = ["true"];
 export const pathsApiAuthSignOutPostResponses204HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-out"]["post"]["responses"]["204"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAuthSignOutPostResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-out"]["post"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignOutPostResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-out"]["post"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignOutPostResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-out"]["post"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignOutPostResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-out"]["post"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3353,6 +3377,7 @@ export const pathsApiAuthVerifyPostResponses503HeadersCacheControlValues: Readon
 export const pathsApiAuthVerifyPostResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/verify"]["post"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthVerifyOptionsResponses204HeadersAccessControlAllowCredentialsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/verify"]["options"]["responses"]["204"]["headers"]["Access-Control-Allow-Credentials"]> = ["true"];
 export const pathsApiLiveAgentsGetResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["get"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveAgentsGetResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["get"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsGetResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["get"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsGetResponses404HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["get"]["responses"]["404"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsGetResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["get"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3364,6 +3389,7 @@ export const pathsApiLiveAgentsGetResponses504HeadersCacheControlValues: Readonl
 export const pathsApiLiveAgentsPostResponses201HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["201"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsPostResponses201HeadersIdempotentReplayedValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["201"]["headers"]["Idempotent-Replayed"]> = ["true"];
 export const pathsApiLiveAgentsPostResponses400HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["400"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveAgentsPostResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsPostResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsPostResponses404HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["404"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsPostResponses409HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["409"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3378,6 +3404,7 @@ export const pathsApiLiveAgentsOptionsResponses204HeadersAccessControlAllowCrede
 export const pathsApiLiveAgentsAgentIdDeleteResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["delete"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdDeleteResponses200HeadersIdempotentReplayedValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["delete"]["responses"]["200"]["headers"]["Idempotent-Replayed"]> = ["true"];
 export const pathsApiLiveAgentsAgentIdDeleteResponses400HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["delete"]["responses"]["400"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveAgentsAgentIdDeleteResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["delete"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdDeleteResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["delete"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdDeleteResponses404HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["delete"]["responses"]["404"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdDeleteResponses409HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["delete"]["responses"]["409"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3392,6 +3419,7 @@ export const pathsApiLiveAgentsAgentIdOptionsResponses204HeadersAccessControlAll
 export const pathsApiLiveAgentsAgentIdPatchResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdPatchResponses200HeadersIdempotentReplayedValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["200"]["headers"]["Idempotent-Replayed"]> = ["true"];
 export const pathsApiLiveAgentsAgentIdPatchResponses400HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["400"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveAgentsAgentIdPatchResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdPatchResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdPatchResponses404HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["404"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdPatchResponses409HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["409"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3403,6 +3431,7 @@ export const pathsApiLiveAgentsAgentIdPatchResponses500HeadersCacheControlValues
 export const pathsApiLiveAgentsAgentIdPatchResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdPatchResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusGetResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiSetupStatusGetResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusGetResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusGetResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusGetResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3413,6 +3442,7 @@ export const pathsApiSetupStatusOptionsResponses204HeadersAccessControlAllowCred
 export const pathsApiSetupStatusPatchResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusPatchResponses200HeadersIdempotentReplayedValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["200"]["headers"]["Idempotent-Replayed"]> = ["true"];
 export const pathsApiSetupStatusPatchResponses400HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["400"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiSetupStatusPatchResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusPatchResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusPatchResponses404HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["404"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusPatchResponses409HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["409"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3424,6 +3454,7 @@ export const pathsApiSetupStatusPatchResponses500HeadersCacheControlValues: Read
 export const pathsApiSetupStatusPatchResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusPatchResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiUserDataGetResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3433,6 +3464,7 @@ export const pathsApiUserDataGetResponses504HeadersCacheControlValues: ReadonlyA
 export const pathsApiUserDataPutResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPutResponses200HeadersIdempotentReplayedValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["200"]["headers"]["Idempotent-Replayed"]> = ["true"];
 export const pathsApiUserDataPutResponses400HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["400"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiUserDataPutResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPutResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPutResponses409HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["409"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPutResponses412HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["412"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3445,6 +3477,7 @@ export const pathsApiUserDataPutResponses504HeadersCacheControlValues: ReadonlyA
 export const pathsApiUserDataPostResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPostResponses200HeadersIdempotentReplayedValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["200"]["headers"]["Idempotent-Replayed"]> = ["true"];
 export const pathsApiUserDataPostResponses400HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["400"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiUserDataPostResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPostResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPostResponses404HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["404"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPostResponses409HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["409"]["headers"]["Cache-Control"]> = ["no-store"];
