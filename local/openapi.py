@@ -241,7 +241,7 @@ def declared_routes(stack: Stack) -> dict[tuple[str, str], web_api.RouteFacts]:
     for loaded in load_functions(functions, {}).values():
         if loaded.error:
             raise SystemExit(f"{loaded.spec.logical_id} does not import:\n{loaded.error}")
-    return {(facts.method, facts.resource): facts for facts in web_api.DECLARED}
+    return dict(web_api.DECLARED)
 
 
 # -- components -------------------------------------------------------------------------------------

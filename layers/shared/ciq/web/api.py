@@ -61,8 +61,8 @@ class RouteFacts:
 
 
 # Every route declared by the functions imported in this process (one on Lambda; all of them when
-# local/openapi.py imports every function to describe the API).
-DECLARED: list[RouteFacts] = []
+# local/openapi.py imports every function to describe the API), by (method, resource).
+DECLARED: dict[tuple[str, str], RouteFacts] = {}
 
 
 class Api:
@@ -89,20 +89,18 @@ class Api:
         sets_cookie: bool = False,
         description: str = "",
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        DECLARED.append(
-            RouteFacts(
-                method,
-                resource,
-                summary,
-                answers,
-                body,
-                errors,
-                versioned,
-                writes,
-                query,
-                sets_cookie,
-                description,
-            )
+        DECLARED[(method, resource)] = RouteFacts(
+            method=method,
+            resource=resource,
+            summary=summary,
+            answers=answers,
+            body=body,
+            errors=errors,
+            versioned=versioned,
+            writes=writes,
+            query=query,
+            sets_cookie=sets_cookie,
+            description=description,
         )
         self.methods[resource].add(method)
         powertools_path = resource.replace("{", "<").replace("}", ">")
