@@ -107,7 +107,12 @@ def session() -> Response[str]:
 
 
 @api.route(
-    "POST", "/api/auth/sign-out", summary="Sign out: ends the session", answers={204: None}, sets_cookie=True
+    "POST",
+    "/api/auth/sign-out",
+    summary="Sign out: ends the session",
+    answers={204: None},
+    sets_cookie=True,
+    description="A session already gone is refused by the authorizer first: 401 (treat as signed out).",
 )
 def sign_out() -> Response[str]:
     caller = identity(_event())

@@ -38,6 +38,7 @@ api = Api(logger)
     "GET",
     PATH,
     summary="The caller's agents, synced with the live-agents service",
+    description="`degraded: true`: the service was not (fully) reached; the stored agents are answered.",
     answers={200: "LiveAgentsList"},
     errors=(NotFound, ValidationFailed),
     versioned=True,

@@ -65,6 +65,10 @@ def mutate() -> Response[str]:
     "PUT",
     PATH,
     summary="Import a whole document (the one-time local-to-server migration)",
+    description=(
+        "Allowed while the account is untouched (no accepted write since the defaults), or with an "
+        "If-Match naming the current version (`*` is no condition); otherwise 409 import_refused."
+    ),
     body="ImportRequest",
     answers={200: "UserDataAnswer"},
     errors=(ImportRefused, AggregateTooLarge),

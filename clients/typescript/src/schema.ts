@@ -55,7 +55,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign out: ends the session */
+        /**
+         * Sign out: ends the session
+         * @description A session already gone is refused by the authorizer first: 401 (treat as signed out).
+         */
         post: operations["postAuthSignOut"];
         delete?: never;
         /**
@@ -116,7 +119,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's agents, synced with the live-agents service */
+        /**
+         * The caller's agents, synced with the live-agents service
+         * @description `degraded: true`: the service was not (fully) reached; the stored agents are answered.
+         */
         get: operations["getLiveAgents"];
         put?: never;
         /** Create an agent */
@@ -184,7 +190,10 @@ export interface paths {
         };
         /** The caller's data */
         get: operations["getUserData"];
-        /** Import a whole document (the one-time local-to-server migration) */
+        /**
+         * Import a whole document (the one-time local-to-server migration)
+         * @description Allowed while the account is untouched (no accepted write since the defaults), or with an If-Match naming the current version (`*` is no condition); otherwise 409 import_refused.
+         */
         put: operations["putUserData"];
         /** Apply one mutation, or a batch atomically */
         post: operations["postUserData"];
