@@ -10,7 +10,7 @@ SETUP = "$$(scripts/find-python.sh)" scripts/setup_env.py
 WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) * 2 )))
 
 .PHONY: help run demo wipe dev-env test lint typecheck template-lint unit build validate smoke bench \
-	bench-local stress openapi lock lock-check deploy secret checkov
+	bench-local stress openapi lock lock-check deploy secret checkov client
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -53,8 +53,18 @@ unit: dev-env
 test: lint typecheck template-lint unit ## lint, types, template lint and the whole suite (what CI runs)
 
 # docs/api/openapi.json from template.yaml and the contract models (checked in; a test fails on drift).
-openapi: dev-env ## docs/api/openapi.json from the template and the models
+# The TypeScript client's types follow (clients/typescript/src/schema.ts) once `make client` installed it.
+openapi: dev-env ## docs/api/openapi.json (and the TypeScript client's types) from the template and models
 	$(PY) -m local.openapi
+	@if [ -d clients/typescript/node_modules ]; then cd clients/typescript && npm run --silent generate; \
+	else echo "clients/typescript: run make client to regenerate src/schema.ts as well"; fi
+
+# The TypeScript client (clients/typescript, docs/api/typescript-client.md): install, build with strict tsc,
+# unit tests and type drift check, then the headless Chromium test against the local run. `make test`
+# runs the same tests (tests/http/test_typescript_client.py).
+client: dev-env ## the TypeScript client: install, strict build, unit tests, browser test
+	cd clients/typescript && npm ci --no-audit --no-fund && npm run build && npm test && \
+	CIQ_PYTHON="$(abspath $(PY))" npm run test:browser
 
 # checkov over template.yaml; a finding not accepted (with why) in checkov-baseline.yaml fails.
 checkov: ## checkov over template.yaml against checkov-baseline.yaml

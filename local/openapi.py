@@ -1,9 +1,14 @@
-"""The OpenAPI 3.1 document of the API (`make openapi` writes docs/api/openapi.json, checked in).
+"""The OpenAPI 3.1 document of the API (`make openapi` writes docs/api/openapi.json, checked in, and
+its browsable rendering docs/api/reference.html, local/reference.py).
 
-Built at development time from the two things the code itself uses: the routes of template.yaml (as
-the local run reads them, local/stack.py) and the pydantic contract models (layers/shared/ciq). No
-function imports this. A route of the template without an entry in ROUTES below (or the reverse)
-fails the generation, and tests/unit/test_openapi.py fails when the checked-in file drifts.
+Built at development time from what the code itself uses, never from a table kept here:
+- the routes of template.yaml (as the local run reads them, local/stack.py): which exist, which need
+  a session, and API Gateway's own answers (GatewayResponses);
+- each route's facts, declared beside its handler (`Api.route(...)` in functions/*/app.py,
+  `ciq.web.api.RouteFacts`): summary, request and answer models, the errors its rules raise;
+- the error codes of `ciq.errors` and the pydantic contract models.
+No function imports this. A template route without a declaration (or the reverse) fails the
+generation, and tests/unit/test_openapi.py fails when the checked-in file drifts or stops validating.
 
     python -m local.openapi            # rewrite docs/api/openapi.json
     python -m local.openapi --check    # exit 1 if the checked-in file differs
@@ -13,22 +18,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
-from dataclasses import dataclass, field
+import tomllib
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.json_schema import models_json_schema
 
+from local.reference import render_reference
 from local.template import ROOT, TEMPLATE_PATH
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
     from pydantic.json_schema import JsonSchemaMode
 
+    from local.stack import Stack
+
 sys.path.insert(0, str(ROOT / "layers" / "shared"))  # the layer, as on Lambda's /opt/python
 
+from ciq import errors
 from ciq.auth.models import (
     ChallengeStarted,
     SessionOpened,
@@ -37,14 +48,20 @@ from ciq.auth.models import (
     SignUpRequest,
     VerifyRequest,
 )
-from ciq.contracts.base import BATCH_MAX, ApiModel
+from ciq.contracts.base import BATCH_MAX, ApiModel, absent_if_none
 from ciq.contracts.entities import Agent, UserData
 from ciq.contracts.imports import ImportRequest
 from ciq.contracts.mutations import AgentCreate, AgentUpdate, Mutation, _Mutation
 from ciq.contracts.setup_status import SetupMutation, SetupStatus
+from ciq.web import api as web_api
+from ciq.web.cors import ALLOW_HEADERS, EXPOSE_HEADERS
 
 OUTPUT = ROOT / "docs" / "api" / "openapi.json"
+REFERENCE = ROOT / "docs" / "api" / "reference.html"  # the same, as one browsable page
+SAMCONFIG = ROOT / "samconfig.toml"
 REF = "#/components/schemas/{model}"
+# The local run's default address (`make run`; PORT=... changes it).
+LOCAL_URL = "http://localhost:4000"
 
 
 # Envelopes of the answers (CONTRACT §4): thin wrappers around the contract models, documentation only.
@@ -66,10 +83,12 @@ class UserDataAnswer(ApiModel):
 
 
 class MutationResult(ApiModel):
+    """What one mutation made: the id it created or changed; a new workspace's KB and agent too."""
+
     type: str
     id: str
-    knowledge_base_id: str | None = None
-    agent_id: str | None = None
+    knowledge_base_id: str | None = absent_if_none()
+    agent_id: str | None = absent_if_none()
 
 
 class UserDataMutationAnswer(UserDataAnswer):
@@ -91,20 +110,30 @@ class LiveAgentAnswer(ApiModel):
 class ErrorDetail(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str = Field(description="JSON Pointer into the request ('' for the whole)")
-    code: str
+    code: str = Field(description="what is wrong there: a pydantic error type or one of the API's own")
     message: str
 
 
 class ErrorInfo(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    code: str = Field(description="snake_case error code (CONTRACT §9 Errors)")
+    code: str  # replaced by the ErrorCode enum below
     message: str
     details: list[ErrorDetail]
 
 
 class ErrorBody(BaseModel):
+    """Every error the API itself answers (docs/api/errors.md)."""
+
     model_config = ConfigDict(extra="forbid")
     error: ErrorInfo
+
+
+class IntegrationFailure(BaseModel):
+    """API Gateway's fixed body when the function crashed, timed out, ran out of memory or answered
+    more than 6 MB; no GatewayResponse can change it."""
+
+    model_config = ConfigDict(extra="forbid")
+    message: str
 
 
 # What the live-agents bodies are: the agent mutations without the fields the route implies.
@@ -113,110 +142,7 @@ _DERIVED_BODIES = {
     "LiveAgentUpdate": (AgentUpdate, ("type", "agentId")),
 }
 
-_GATEWAY = (403, 413, 429, 500, 502, 503, 504)  # API Gateway's own answers and outages, on any route
-_WRITE = (400, 404, 409, 412, 413, 422)
-_ERROR_TEXT = {
-    400: "malformed JSON, unknown mutation or wrong code",
-    401: "no valid session",
-    403: "refused by the authorizer",
-    404: "not found (or not yours)",
-    405: "method not allowed",
-    409: "invariant, version or import conflict",
-    410: "challenge expired",
-    412: "If-Match does not match the current version",
-    413: "body, batch or aggregate too large",
-    422: "schema validation failed (details carry JSON Pointers)",
-    429: "rate limited or throttled",
-    500: "internal error",
-    502: "bad gateway",
-    503: "dependency unavailable",
-    504: "timed out",
-}
-_RETRY_AFTER = (409, 429, 503)
-
-
-@dataclass(frozen=True)
-class Op:
-    summary: str
-    status: int
-    answer: str | None  # component name of the success body; None: no body
-    body: str | None = None  # component name of the request body
-    errors: tuple[int, ...] = ()
-    etag: bool = False
-    writes: bool = False  # If-Match and Idempotency-Key
-    query: tuple[str, ...] = ()
-    set_cookie: bool = False
-    tags: tuple[str, ...] = field(default=())
-
-
-# (method, resource) -> operation. Every non-OPTIONS, non-ANY route of template.yaml has one.
-ROUTES: dict[tuple[str, str], Op] = {
-    ("POST", "/api/auth/sign-up"): Op(
-        "Start a sign-up (sends a code)", 201, "ChallengeStarted", "SignUpRequest", (400, 409, 422)
-    ),
-    ("POST", "/api/auth/sign-in"): Op(
-        "Start a sign-in (sends a code)", 201, "ChallengeStarted", "SignInRequest", (400, 404, 422)
-    ),
-    ("POST", "/api/auth/verify"): Op(
-        "Verify a code; opens a session",
-        200,
-        "SessionOpened",
-        "VerifyRequest",
-        (400, 404, 410, 422),
-        set_cookie=True,
-    ),
-    ("GET", "/api/auth/session"): Op("The current session", 200, "SessionView", None, (401,)),
-    ("POST", "/api/auth/sign-out"): Op("Sign out", 204, None, None, (401,), set_cookie=True),
-    ("GET", "/api/user-data"): Op("The caller's data", 200, "UserDataAnswer", None, (401,), etag=True),
-    ("POST", "/api/user-data"): Op(
-        "Apply one mutation or a batch",
-        200,
-        "UserDataMutationAnswer",
-        "UserDataMutationRequest",
-        (401, *_WRITE),
-        etag=True,
-        writes=True,
-    ),
-    ("PUT", "/api/user-data"): Op(
-        "Import a whole document",
-        200,
-        "UserDataAnswer",
-        "ImportRequest",
-        (401, *_WRITE),
-        etag=True,
-        writes=True,
-    ),
-    ("GET", "/api/setup-status"): Op("The Get Started status", 200, "SetupStatus", None, (401,), etag=True),
-    ("PATCH", "/api/setup-status"): Op(
-        "Apply one Get Started mutation",
-        200,
-        "SetupStatus",
-        "SetupStatusMutationRequest",
-        (401, *_WRITE),
-        etag=True,
-        writes=True,
-    ),
-    ("GET", "/api/live-agents"): Op(
-        "The caller's agents, synced",
-        200,
-        "LiveAgentsList",
-        None,
-        (401, 404, 422),
-        etag=True,
-        query=("workspaceId",),
-    ),
-    ("POST", "/api/live-agents"): Op(
-        "Create an agent", 201, "LiveAgentAnswer", "LiveAgentCreate", (401, *_WRITE), etag=True, writes=True
-    ),
-    ("PATCH", "/api/live-agents/{agentId}"): Op(
-        "Update an agent", 200, "LiveAgentAnswer", "LiveAgentUpdate", (401, *_WRITE), etag=True, writes=True
-    ),
-    ("DELETE", "/api/live-agents/{agentId}"): Op(
-        "Delete an agent", 200, "LiveAgentAnswer", None, (401, *_WRITE), etag=True, writes=True
-    ),
-}
-
-# Requests are validated models, answers serialized ones (their defaults are always present).
+# Requests are validated models, answers serialized ones.
 _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (SignUpRequest, "validation"),
     (SignInRequest, "validation"),
@@ -235,20 +161,93 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (LiveAgentsList, "serialization"),
     (LiveAgentAnswer, "serialization"),
     (ErrorBody, "serialization"),
+    (IntegrationFailure, "serialization"),
 ]
+
+# -- errors every route of a kind can answer (the rest are declared beside each route) -------------
+
+_ANY_ROUTE = (errors.RateLimited, errors.InternalError, errors.DependencyUnavailable)  # throttle, bug, outage
+_WITH_BODY = (errors.InvalidJson, errors.PayloadTooLarge, errors.ValidationFailed)
+_WITH_SESSION = (errors.Unauthorized, errors.Forbidden)
+_WRITES = (
+    errors.VersionMismatch,
+    errors.IdempotencyKeyReused,
+    errors.ValidationFailed,  # a malformed Idempotency-Key
+    errors.ConcurrentModification,
+)
+_RETRY_AFTER = (409, 429, 503)
+_STATUS_TEXT = {
+    400: "bad request",
+    401: "no valid session (the authorizer's answer, before the function runs)",
+    403: "this session may not make this request",
+    404: "not found (or not the caller's)",
+    409: "conflict",
+    410: "gone",
+    412: "If-Match does not name the current version (a malformed If-Match included)",
+    413: "too large",
+    422: "the request does not match the schema (details carry JSON Pointers)",
+    429: "too many requests",
+    500: "internal error",
+    502: "the function failed (crash, timeout after its configured seconds, or an answer over 6 MB)",
+    503: "a dependency is unavailable",
+    504: "API Gateway's 29 s integration timeout",
+}
+
+
+def error_codes(stack: Stack) -> list[str]:
+    """Every `error.code` the API answers: the layer's error classes and the template's own
+    GatewayResponses (`invalid_request` exists only there)."""
+    codes = {cls.code for cls in _subclasses(errors.AppError)} | {errors.AppError.code}
+    for api in stack.apis.values():
+        for response in api.gateway_responses.values():
+            for template in response.templates.values():
+                codes.update(re.findall(r'"code"\s*:\s*"([a-z_]+)"', template))
+    return sorted(codes)
+
+
+def _subclasses(cls: type[Any]) -> list[type[Any]]:
+    found, todo = [], list(cls.__subclasses__())
+    while todo:
+        sub = todo.pop()
+        found.append(sub)
+        todo.extend(sub.__subclasses__())
+    return found
+
+
+# -- the template and the declared routes -----------------------------------------------------------
+
+
+def read_template_stack(template_path: Path = TEMPLATE_PATH) -> Stack:
+    from local.config import LocalConfig
+    from local.run import plan
+
+    return plan(LocalConfig.from_environ({}, template_path)).stack
 
 
 def template_routes(template_path: Path = TEMPLATE_PATH) -> list[tuple[str, str, bool]]:
     """(method, resource, needs a session) of every route template.yaml declares, as the local run
     reads it."""
-    from local.config import LocalConfig
-    from local.run import plan
-
-    stack = plan(LocalConfig.from_environ({}, template_path)).stack
+    stack = read_template_stack(template_path)
     return [(route.method, route.resource, route.authorizer is not None) for route in stack.routes]
 
 
-def components() -> dict[str, Any]:
+def declared_routes(stack: Stack) -> dict[tuple[str, str], web_api.RouteFacts]:
+    """Imports every function of the template (as the local run does) so that each registers its
+    routes' facts in `ciq.web.api.DECLARED`."""
+    from local.functions import add_layers, load_functions
+
+    functions = [stack.functions[i] for i in sorted({route.function_id for route in stack.routes})]
+    add_layers(functions)
+    for loaded in load_functions(functions, {}).values():
+        if loaded.error:
+            raise SystemExit(f"{loaded.spec.logical_id} does not import:\n{loaded.error}")
+    return dict(web_api.DECLARED)
+
+
+# -- components -------------------------------------------------------------------------------------
+
+
+def components(codes: Iterable[str]) -> dict[str, Any]:
     refs, schema = models_json_schema(_MODELS, by_alias=True, ref_template=REF)
     schemas: dict[str, Any] = schema.get("$defs", {})
     names = {model.__name__: refs[(model, mode)]["$ref"].rsplit("/", 1)[1] for model, mode in _MODELS}
@@ -264,170 +263,386 @@ def components() -> dict[str, Any]:
         schemas[new] = derived
         names[new] = new
     _not_nullable(schemas)
-    # Stable, plain names for the route table (pydantic suffixes -Input/-Output only on conflicts).
+    _omitted_when_empty(schemas, names)
+    _always_present(schemas, names)
+    schemas["ErrorCode"] = {
+        "title": "ErrorCode",
+        "description": "snake_case, stable: clients branch on it (docs/api/errors.md)",
+        "type": "string",
+        "enum": list(codes),
+    }
+    schemas["ErrorInfo"]["properties"]["code"] = {"$ref": REF.format(model="ErrorCode")}
+    # Stable, plain names for the routes (pydantic suffixes -Input/-Output only on conflicts).
     for plain, actual in names.items():
         if plain != actual and plain not in schemas:
             schemas[plain] = {"$ref": REF.format(model=actual)}
+    for name, component in schemas.items():
+        _drop_inner_titles(component, top=True)
+        component["title"] = name.replace("-", "")
     return dict(sorted(schemas.items()))
 
 
-def _mutation_classes() -> list[type[_Mutation]]:
-    found, todo = [], list(_Mutation.__subclasses__())
-    while todo:
-        cls = todo.pop()
-        found.append(cls)
-        todo.extend(cls.__subclasses__())
+def _models_by_name() -> dict[str, type[BaseModel]]:
+    found: dict[str, type[BaseModel]] = {}
+    for cls in _subclasses(BaseModel):
+        if cls.__module__.startswith(("ciq.", __name__)) and not cls.__name__.startswith("_"):
+            found.setdefault(cls.__name__, cls)
     return found
+
+
+def _component_models(
+    schemas: dict[str, Any], names: dict[str, str]
+) -> Iterable[tuple[dict[str, Any], type[BaseModel]]]:
+    """(schema, model class) of each component that only answers describe (never a request)."""
+    models = _models_by_name()
+    requests = _reachable(schemas, [names[m.__name__] for m, mode in _MODELS if mode == "validation"])
+    for name, schema in schemas.items():
+        base, _, _suffix = name.partition("-")
+        cls = models.get(base)
+        if cls is not None and "properties" in schema and name not in requests:
+            yield schema, cls
+
+
+def _reachable(schemas: dict[str, Any], roots: list[str]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += [
+            ref.rsplit("/", 1)[1] for ref in re.findall(r'"\$ref": "([^"]+)"', json.dumps(schemas[name]))
+        ]
+    return seen
+
+
+def _omitted_when_empty(schemas: dict[str, Any], names: dict[str, str]) -> None:
+    """A field declared `absent_if_none()` is left out of the answer when it has no value: in an
+    answer's schema it is optional and never null (TypeScript `field?: T`)."""
+    for schema, cls in _component_models(schemas, names):
+        for field_name, info in cls.model_fields.items():
+            prop = schema["properties"].get(info.alias or field_name)
+            if prop is not None and getattr(info, "exclude_if", None) is not None:
+                _strip_null(prop)
+
+
+def _always_present(schemas: dict[str, Any], names: dict[str, str]) -> None:
+    """Every other field of an answer is always sent (its default included): required."""
+    for schema, cls in _component_models(schemas, names):
+        required = [
+            info.alias or name
+            for name, info in cls.model_fields.items()
+            if getattr(info, "exclude_if", None) is None and (info.alias or name) in schema["properties"]
+        ]
+        schema["required"] = required
+
+
+def _strip_null(prop: dict[str, Any]) -> None:
+    prop.pop("default", None)
+    if "anyOf" not in prop:
+        return
+    kept = [item for item in prop["anyOf"] if item != {"type": "null"}]
+    if len(kept) == 1:
+        prop.pop("anyOf")
+        prop.update(kept[0])
+    else:
+        prop["anyOf"] = kept
 
 
 def _not_nullable(schemas: dict[str, Any]) -> None:
     """In a mutation an optional field may be left out but is not null unless it can be cleared
     (`_Mutation.nullable`); pydantic renders `X | None = None` as nullable, so the null goes."""
-    for cls in _mutation_classes():
+    for cls in _subclasses(_Mutation):
         for name in (cls.__name__, f"{cls.__name__}-Input", *(_derived_of(cls))):
             properties = (schemas.get(name) or {}).get("properties") or {}
             for field_name, info in cls.model_fields.items():
                 prop = properties.get(info.alias or field_name)
                 if prop is None or field_name in cls.nullable or "anyOf" not in prop:
                     continue
-                kept = [item for item in prop["anyOf"] if item != {"type": "null"}]
-                prop.pop("default", None)
-                if len(kept) == 1:
-                    prop.pop("anyOf")
-                    prop.update(kept[0])
-                else:
-                    prop["anyOf"] = kept
+                _strip_null(prop)
 
 
 def _derived_of(cls: type[_Mutation]) -> list[str]:
     return [new for new, (model, _) in _DERIVED_BODIES.items() if model is cls]
 
 
+def _drop_inner_titles(node: Any, *, top: bool = False) -> None:
+    """pydantic titles every property ("Knowledgebaseid"); generators would name types after them.
+    Only components keep a title (their own name)."""
+    if isinstance(node, dict):
+        if not top and isinstance(node.get("title"), str):
+            node.pop("title")
+        for key, value in node.items():
+            # `properties` maps field names to schemas: a field called "title" is not a title.
+            children = value.values() if key in {"properties", "$defs"} else [value]
+            for child in children:
+                _drop_inner_titles(child)
+    elif isinstance(node, list):
+        for item in node:
+            _drop_inner_titles(item)
+
+
+# -- operations -------------------------------------------------------------------------------------
+
+
 def _json(ref: str) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": REF.format(model=ref)}}}
 
 
-def _header(description: str) -> dict[str, Any]:
-    return {"description": description, "schema": {"type": "string"}}
+def _header(description: str, **schema: Any) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string", **schema}}
 
 
-def operation(method: str, resource: str, op: Op, secured: bool) -> dict[str, Any]:
-    parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
-        for name in _path_parameters(resource)
-    ]
+_NO_STORE = _header("`no-store`: answers about an account are never cached", enum=["no-store"])
+
+
+def operation(facts: web_api.RouteFacts, secured: bool, resource: str) -> dict[str, Any]:
+    parameters = _path_parameter_objects(resource)
     parameters += [
-        {"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in op.query
+        {"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in facts.query
     ]
-    if op.writes:
+    if facts.writes:
         parameters += [
             {
                 "name": "If-Match",
                 "in": "header",
                 "required": False,
-                "description": 'the version this write expects, `"<version>"` (412 version_mismatch)',
+                "description": (
+                    'the version this write expects: `"<version>"` as an ETag returned it (`W/"7"` and '
+                    "`7` too). `*` or no header: no version check. Anything else is 412."
+                ),
                 "schema": {"type": "string"},
             },
             {
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": False,
-                "description": "a replay within 24 h returns the first answer (422 if the body differs)",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "description": (
+                    "one per logical write, reused on its retries: a replay within 24 h answers the "
+                    "first answer (with `Idempotent-Replayed: true`); the same key with a different "
+                    "JSON body is 422 idempotency_key_reused"
+                ),
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
             },
         ]
-    success: dict[str, Any] = {"description": op.summary}
-    headers: dict[str, Any] = {}
-    if op.etag:
-        headers["ETag"] = _header('the account version, `"<version>"`')
-    if op.set_cookie:
-        headers["Set-Cookie"] = _header("the `ciq_session` cookie (set, or cleared on sign-out)")
-    if headers:
-        success["headers"] = headers
-    if op.answer:
-        success["content"] = _json(op.answer)
-    responses: dict[str, Any] = {str(op.status): success}
-    for status in sorted({*op.errors, *_GATEWAY} - ({401} if not secured else set())):
-        error: dict[str, Any] = {"description": _ERROR_TEXT[status], "content": _json("ErrorBody")}
-        if status in _RETRY_AFTER:
-            error["headers"] = {"Retry-After": _header("seconds to wait before retrying")}
-        responses[str(status)] = error
-    if secured:
-        responses.setdefault("401", {"description": _ERROR_TEXT[401], "content": _json("ErrorBody")})
-        responses = dict(sorted(responses.items()))
+    status, answer = next(iter(facts.answers.items()))
+    success: dict[str, Any] = {"description": facts.summary, "headers": _success_headers(facts)}
+    if answer:
+        success["content"] = _json(answer)
+    responses: dict[str, Any] = {str(status): success, **_error_responses(facts, secured)}
     built: dict[str, Any] = {
-        "operationId": f"{method.lower()}{''.join(p.title() for p in _words(resource))}",
-        "summary": op.summary,
+        "operationId": _operation_id(facts.method, resource),
+        "summary": facts.summary,
         "tags": [resource.split("/")[2]],
         "security": [{"bearerAuth": []}, {"cookieAuth": []}] if secured else [],
     }
+    if facts.description:
+        built["description"] = facts.description
     if parameters:
         built["parameters"] = parameters
-    if op.body:
-        built["requestBody"] = {"required": True, "content": _json(op.body)}
-    built["responses"] = responses
+    if facts.body:
+        built["requestBody"] = {"required": True, "content": _json(facts.body)}
+    built["responses"] = dict(sorted(responses.items()))
     return built
 
 
-def _preflight() -> dict[str, Any]:
-    return {
+def _success_headers(facts: web_api.RouteFacts) -> dict[str, Any]:
+    headers: dict[str, Any] = {"Cache-Control": _NO_STORE}
+    if facts.versioned:
+        headers["ETag"] = _header(
+            'the account version after this request, `"<version>"`', pattern='^"[0-9]+"$'
+        )
+    if facts.writes:
+        headers["Idempotent-Replayed"] = _header(
+            "`true` when this is the stored answer of an earlier request with the same Idempotency-Key",
+            enum=["true"],
+        )
+    if facts.sets_cookie:
+        headers["Set-Cookie"] = _header("the session cookie (set by verify, cleared by sign-out)")
+    return headers
+
+
+def _error_responses(facts: web_api.RouteFacts, secured: bool) -> dict[str, Any]:
+    raised: list[type[errors.AppError]] = [*_ANY_ROUTE, *facts.errors]
+    if facts.body:
+        raised += _WITH_BODY
+    if secured:
+        raised += _WITH_SESSION
+    if facts.writes:
+        raised += _WRITES
+    by_status: dict[int, set[str]] = {}
+    for cls in raised:
+        by_status.setdefault(cls.status, set()).add(cls.code)
+    by_status.setdefault(413, set()).add(errors.PayloadTooLarge.code)  # API Gateway's 10 MB, any route
+    by_status[504] = {errors.DependencyUnavailable.code}  # INTEGRATION_TIMEOUT
+    responses: dict[str, Any] = {}
+    for status, codes in sorted(by_status.items()):
+        listed = ", ".join(f"`{code}`" for code in sorted(codes))
+        response: dict[str, Any] = {"description": f"{_STATUS_TEXT[status]}: {listed}"}
+        headers: dict[str, Any] = {}
+        if status in _RETRY_AFTER:
+            headers["Retry-After"] = _header("seconds to wait before retrying", pattern="^[0-9]+$")
+        headers["Cache-Control"] = _NO_STORE
+        if headers:
+            response["headers"] = headers
+        if status == 500:
+            body = {"oneOf": [{"$ref": REF.format(model=m)} for m in ("ErrorBody", "IntegrationFailure")]}
+            response["content"] = {"application/json": {"schema": body}}
+        else:
+            response["content"] = _json("ErrorBody")
+        responses[str(status)] = response
+    responses["502"] = {"description": _STATUS_TEXT[502], "content": _json("IntegrationFailure")}
+    return responses
+
+
+def _preflight(resource: str, methods: list[str]) -> dict[str, Any]:
+    cors = {
+        "Access-Control-Allow-Origin": _header("the request's Origin, when the stage's allow-list has it"),
+        "Access-Control-Allow-Credentials": _header("`true`", enum=["true"]),
+        "Access-Control-Allow-Methods": _header(f"`{', '.join(methods)}`"),
+        "Access-Control-Allow-Headers": _header(f"`{ALLOW_HEADERS}`"),
+        "Access-Control-Max-Age": _header("seconds a browser may cache this answer"),
+    }
+    built: dict[str, Any] = {
+        "operationId": _operation_id("OPTIONS", resource),
         "summary": "CORS preflight (no session needed)",
+        "description": (
+            "Answers 204 to every origin; the CORS headers are present only for an origin of the "
+            "stage's allow-list. Browsers send it themselves."
+        ),
         "tags": ["cors"],
         "security": [],
-        "responses": {
-            "204": {"description": "the CORS headers for an allowed origin"},
-            "403": {"description": "refused", "content": _json("ErrorBody")},
-        },
     }
+    if parameters := _path_parameter_objects(resource):
+        built["parameters"] = parameters
+    built["responses"] = {"204": {"description": "the CORS headers for an allowed origin", "headers": cors}}
+    return built
+
+
+def _path_parameter_objects(resource: str) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+        for name in _path_parameters(resource)
+    ]
 
 
 def _path_parameters(resource: str) -> list[str]:
     return [part[1:-1] for part in resource.split("/") if part.startswith("{") and part.endswith("}")]
 
 
-def _words(resource: str) -> list[str]:
+def _operation_id(method: str, resource: str) -> str:
     parts = [p.strip("{}") for p in resource.split("/")[2:]]
-    return [w for p in parts for w in p.replace("-", " ").replace("_", " ").split()]
+    words = [w for p in parts for w in p.replace("-", " ").replace("_", " ").split()]
+    return f"{method.lower()}{''.join(w[:1].upper() + w[1:] for w in words)}"
+
+
+def _method_not_allowed() -> dict[str, Any]:
+    return {
+        "description": (
+            "A known path with a method it does not have (after the authorizer, on routes that need "
+            "a session): `method_not_allowed`."
+        ),
+        "headers": {
+            "Allow": _header("the methods of this path, `OPTIONS` included, e.g. `GET, OPTIONS, POST, PUT`"),
+            "Cache-Control": _NO_STORE,
+        },
+        "content": _json("ErrorBody"),
+    }
+
+
+def _servers() -> list[dict[str, Any]]:
+    servers: list[dict[str, Any]] = [
+        {"url": LOCAL_URL, "description": "the local run (`make run`; PORT=...)"}
+    ]
+    config = tomllib.loads(SAMCONFIG.read_text())
+    for environment, sections in config.items():
+        if not isinstance(sections, dict):
+            continue  # `version`
+        overrides = ((sections.get("deploy") or {}).get("parameters") or {}).get("parameter_overrides") or []
+        stage = next((o.split("=", 1)[1] for o in overrides if o.startswith("Stage=")), None)
+        if stage is None:
+            continue
+        servers.append(
+            {
+                "url": f"https://{{apiId}}.execute-api.{{region}}.amazonaws.com/{stage}",
+                "description": f"the {stage} stage (`sam deploy --config-env {environment}`, its ApiUrl)",
+                "variables": {
+                    "apiId": {"default": "apiId", "description": "the API's id (the stack's ApiUrl output)"},
+                    "region": {"default": "us-east-1", "description": "the region the stack is deployed in"},
+                },
+            }
+        )
+    return servers
 
 
 def build(template_path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    routes = template_routes(template_path)
-    declared = {(method, resource) for method, resource, _ in routes if method not in {"OPTIONS", "ANY"}}
-    if declared != set(ROUTES):
-        undocumented, gone = sorted(declared - set(ROUTES)), sorted(set(ROUTES) - declared)
+    stack = read_template_stack(template_path)
+    routes = [(route.method, route.resource, route.authorizer is not None) for route in stack.routes]
+    facts = declared_routes(stack)
+    in_template = {(method, resource) for method, resource, _ in routes if method not in {"OPTIONS", "ANY"}}
+    if in_template != set(facts):
+        undeclared, gone = sorted(in_template - set(facts)), sorted(set(facts) - in_template)
         raise SystemExit(
-            f"local/openapi.py ROUTES and template.yaml disagree: undocumented {undocumented}, "
+            f"routes declared in functions/*/app.py and template.yaml disagree: not declared {undeclared}, "
             f"not in the template {gone}"
         )
     paths: dict[str, dict[str, Any]] = {}
     for method, resource, secured in sorted(routes, key=lambda r: (r[1], r[0])):
-        item = paths.setdefault(resource, {})
-        if method == "OPTIONS":
-            item["options"] = _preflight()
-        elif method != "ANY":
-            item[method.lower()] = operation(method, resource, ROUTES[(method, resource)], secured)
+        if method not in {"OPTIONS", "ANY"}:
+            paths.setdefault(resource, {})[method.lower()] = operation(
+                facts[(method, resource)], secured, resource
+            )
+    for resource, item in paths.items():  # every path answers a preflight (OPTIONS, or ANY without a session)
+        methods = sorted({*(m.upper() for m in item), "OPTIONS"})
+        item["options"] = _preflight(resource, methods)
+        paths[resource] = dict(sorted(item.items()))
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "ConversionIQ API",
             "version": "1",
             "description": (
-                "Generated by `make openapi` (local/openapi.py) from template.yaml and the pydantic "
-                "contract models; do not edit by hand. Errors are `{error: {code, message, details}}` "
-                "(docs/api/errors.md). A known route with another method answers 405 method_not_allowed."
+                "Generated by `make openapi` (local/openapi.py) from template.yaml, the route facts "
+                "declared beside each handler and the pydantic contract models; do not edit by hand. "
+                "Errors are `{error: {code, message, details}}` (docs/api/errors.md), except API "
+                "Gateway's fixed `{message}` when a function fails (500/502, `IntegrationFailure`). "
+                "A known path with another method answers 405 `method_not_allowed` with `Allow` "
+                "(`components.responses.MethodNotAllowed`). Browsers: CORS with credentials for the "
+                f"stage's allow-list, allowing `{ALLOW_HEADERS}` and exposing `{EXPOSE_HEADERS}`."
             ),
         },
-        "servers": [{"url": "http://localhost:3000", "description": "the local run (make run)"}],
+        "servers": _servers(),
         "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+        "tags": [
+            {"name": "auth", "description": "docs/api/auth.md"},
+            {"name": "user-data", "description": "docs/api/user-data.md"},
+            {"name": "setup-status", "description": "docs/api/setup-status.md"},
+            {"name": "live-agents", "description": "docs/api/live-agents.md"},
+            {"name": "cors", "description": "preflights"},
+        ],
         "paths": paths,
         "components": {
-            "schemas": components(),
+            "schemas": components(error_codes(stack)),
+            "responses": {"MethodNotAllowed": _method_not_allowed()},
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "description": "the token of verify"},
-                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "ciq_session"},
+                "cookieAuth": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": _cookie_name(),
+                    "description": "the session cookie verify sets (HttpOnly)",
+                },
             },
         },
     }
+
+
+def _cookie_name() -> str:
+    from ciq.auth import cookies
+
+    name: str = cookies.COOKIE_NAME
+    return name
 
 
 def render(document: dict[str, Any]) -> str:
@@ -438,14 +653,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.openapi", description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail if docs/api/openapi.json is stale")
     arguments = parser.parse_args(argv)
-    fresh = render(build())
-    if arguments.check:
-        if not OUTPUT.exists() or OUTPUT.read_text() != fresh:
-            print(f"{OUTPUT.relative_to(ROOT)} is stale: run `make openapi`", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.write_text(fresh)
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
+    document = build()
+    outputs = {OUTPUT: render(document), REFERENCE: render_reference(document)}
+    for path, fresh in outputs.items():
+        if arguments.check:
+            if not path.exists() or path.read_text() != fresh:
+                print(f"{path.relative_to(ROOT)} is stale: run `make openapi`", file=sys.stderr)
+                return 1
+            continue
+        path.write_text(fresh)
+        print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 

@@ -13,7 +13,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from ciq import audit
 from ciq.auth.cookies import cleared_cookie, session_cookie
 from ciq.auth.models import SignInRequest, SignUpRequest, VerifyRequest
-from ciq.errors import AppError
+from ciq.errors import (
+    AccountExists,
+    AccountNotFound,
+    AppError,
+    ChallengeExpired,
+    ChallengeLocked,
+    ConcurrentModification,
+    InvalidCode,
+    NotFound,
+    RateLimited,
+)
 from ciq.metrics import flushed
 from ciq.services import auth
 from ciq.settings import get_settings
@@ -34,14 +44,28 @@ logger = Logger()
 api = Api(logger)
 
 
-@api.route("POST", "/api/auth/sign-up")
+@api.route(
+    "POST",
+    "/api/auth/sign-up",
+    summary="Start a sign-up: sends a verification code",
+    body="SignUpRequest",
+    answers={201: "ChallengeStarted"},
+    errors=(AccountExists, RateLimited),
+)
 def sign_up() -> Response[str]:
     started = auth.start_sign_up(SignUpRequest.model_validate(_body()))
     logger.info("sign-up code sent")
     return _json(201, started)
 
 
-@api.route("POST", "/api/auth/sign-in")
+@api.route(
+    "POST",
+    "/api/auth/sign-in",
+    summary="Start a sign-in: sends a verification code",
+    body="SignInRequest",
+    answers={201: "ChallengeStarted"},
+    errors=(AccountNotFound, RateLimited),
+)
 def sign_in() -> Response[str]:
     request = SignInRequest.model_validate(_body())
     with _counting_refusals("sign-in"):
@@ -50,7 +74,23 @@ def sign_in() -> Response[str]:
     return _json(201, started)
 
 
-@api.route("POST", "/api/auth/verify")
+@api.route(
+    "POST",
+    "/api/auth/verify",
+    summary="Verify a code: opens a session (token and cookie)",
+    body="VerifyRequest",
+    answers={200: "SessionOpened"},
+    errors=(
+        InvalidCode,
+        NotFound,
+        AccountNotFound,
+        AccountExists,
+        ConcurrentModification,
+        ChallengeExpired,
+        ChallengeLocked,
+    ),
+    sets_cookie=True,
+)
 def verify() -> Response[str]:
     request = VerifyRequest.model_validate(_body())
     with _counting_refusals("verify"):
@@ -60,13 +100,20 @@ def verify() -> Response[str]:
     return _json(200, opened, {"Set-Cookie": cookie})
 
 
-@api.route("GET", "/api/auth/session")
+@api.route("GET", "/api/auth/session", summary="The current session", answers={200: "SessionView"})
 def session() -> Response[str]:
     caller = identity(_event())
     return _json(200, auth.current_session(caller.user_id, caller.session_id))
 
 
-@api.route("POST", "/api/auth/sign-out")
+@api.route(
+    "POST",
+    "/api/auth/sign-out",
+    summary="Sign out: ends the session",
+    answers={204: None},
+    sets_cookie=True,
+    description="A session already gone is refused by the authorizer first: 401 (treat as signed out).",
+)
 def sign_out() -> Response[str]:
     caller = identity(_event())
     auth.sign_out(caller.user_id, caller.session_id)

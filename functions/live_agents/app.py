@@ -9,7 +9,16 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 from ciq.contracts.base import BODY_MAX_BYTES
-from ciq.errors import invalid
+from ciq.errors import (
+    AgentNotReady,
+    IdTaken,
+    InvalidJson,
+    InvariantViolation,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+    invalid,
+)
 from ciq.services import live_agents
 from ciq.services.writes import idempotency_request, parse_if_match
 from ciq.web.api import Api, written_response
@@ -26,7 +35,16 @@ logger = Logger()
 api = Api(logger)
 
 
-@api.route("GET", PATH)
+@api.route(
+    "GET",
+    PATH,
+    summary="The caller's agents, synced with the live-agents service",
+    description="`degraded: true`: the service was not (fully) reached; the stored agents are answered.",
+    answers={200: "LiveAgentsList"},
+    errors=(NotFound, ValidationFailed),
+    versioned=True,
+    query=("workspaceId",),
+)
 def read() -> Response[str]:
     event = api.event()
     user_id, query = identity(event).user_id, event.get("queryStringParameters")
@@ -37,7 +55,16 @@ def read() -> Response[str]:
     )
 
 
-@api.route("POST", PATH)
+@api.route(
+    "POST",
+    PATH,
+    summary="Create an agent",
+    body="LiveAgentCreate",
+    answers={201: "LiveAgentAnswer"},
+    errors=(NotFound, InvariantViolation, AgentNotReady, IdTaken),
+    versioned=True,
+    writes=True,
+)
 def create() -> Response[str]:
     event = api.event()
     payload = json_body(event, BODY_MAX_BYTES)
@@ -50,7 +77,16 @@ def create() -> Response[str]:
     return written_response(outcome)
 
 
-@api.route("PATCH", AGENT_PATH)
+@api.route(
+    "PATCH",
+    AGENT_PATH,
+    summary="Update an agent",
+    body="LiveAgentUpdate",
+    answers={200: "LiveAgentAnswer"},
+    errors=(NotFound, InvariantViolation, AgentNotReady),
+    versioned=True,
+    writes=True,
+)
 def update(**_path: str) -> Response[str]:  # Powertools passes {agentId}; read from the event
     event = api.event()
     agent_id = _agent_id(event)
@@ -65,7 +101,21 @@ def update(**_path: str) -> Response[str]:  # Powertools passes {agentId}; read 
     return written_response(outcome)
 
 
-@api.route("DELETE", AGENT_PATH)
+@api.route(
+    "DELETE",
+    AGENT_PATH,
+    summary="Delete an agent",
+    answers={200: "LiveAgentAnswer"},
+    errors=(
+        NotFound,
+        InvariantViolation,
+        InvalidJson,
+        PayloadTooLarge,
+        ValidationFailed,
+    ),  # a body is refused
+    versioned=True,
+    writes=True,
+)
 def delete(**_path: str) -> Response[str]:  # Powertools passes {agentId}; read from the event
     event = api.event()
     agent_id = _agent_id(event)

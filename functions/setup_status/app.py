@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 from ciq.contracts.base import BODY_MAX_BYTES
+from ciq.errors import AggregateTooLarge, InvariantViolation, NotFound, UnknownMutation
 from ciq.metrics import flushed
 from ciq.services import setup_status
 from ciq.services.writes import idempotency_request, parse_if_match
@@ -24,7 +25,7 @@ logger = Logger()
 api = Api(logger)
 
 
-@api.route("GET", PATH)
+@api.route("GET", PATH, summary="The Get Started status", answers={200: "SetupStatus"}, versioned=True)
 def read() -> Response[str]:
     event = api.event()
     caller = identity(event)
@@ -35,7 +36,16 @@ def read() -> Response[str]:
     )
 
 
-@api.route("PATCH", PATH)
+@api.route(
+    "PATCH",
+    PATH,
+    summary="Apply one Get Started mutation",
+    body="SetupStatusMutationRequest",
+    answers={200: "SetupStatus"},
+    errors=(UnknownMutation, NotFound, InvariantViolation, AggregateTooLarge),
+    versioned=True,
+    writes=True,
+)
 def mutate() -> Response[str]:
     event = api.event()
     caller = identity(event)

@@ -8,6 +8,15 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 from ciq.contracts.base import BODY_MAX_BYTES, IMPORT_BODY_MAX_BYTES
+from ciq.errors import (
+    AgentNotReady,
+    AggregateTooLarge,
+    IdTaken,
+    ImportRefused,
+    InvariantViolation,
+    NotFound,
+    UnknownMutation,
+)
 from ciq.metrics import flushed
 from ciq.services import user_data
 from ciq.services.writes import idempotency_request, parse_if_match
@@ -24,7 +33,7 @@ logger = Logger()
 api = Api(logger)
 
 
-@api.route("GET", PATH)
+@api.route("GET", PATH, summary="The caller's data", answers={200: "UserDataAnswer"}, versioned=True)
 def read() -> Response[str]:
     event = api.event()
     user_id = identity(event).user_id
@@ -33,7 +42,16 @@ def read() -> Response[str]:
     )
 
 
-@api.route("POST", PATH)
+@api.route(
+    "POST",
+    PATH,
+    summary="Apply one mutation, or a batch atomically",
+    body="UserDataMutationRequest",
+    answers={200: "UserDataMutationAnswer"},
+    errors=(UnknownMutation, NotFound, InvariantViolation, AgentNotReady, IdTaken, AggregateTooLarge),
+    versioned=True,
+    writes=True,
+)
 def mutate() -> Response[str]:
     event = api.event()
     payload = json_body(event, BODY_MAX_BYTES)
@@ -48,7 +66,20 @@ def mutate() -> Response[str]:
     return written_response(outcome)
 
 
-@api.route("PUT", PATH)
+@api.route(
+    "PUT",
+    PATH,
+    summary="Import a whole document (the one-time local-to-server migration)",
+    description=(
+        "Allowed while the account is untouched (no accepted write since the defaults), or with an "
+        "If-Match naming the current version (`*` is no condition); otherwise 409 import_refused."
+    ),
+    body="ImportRequest",
+    answers={200: "UserDataAnswer"},
+    errors=(ImportRefused, AggregateTooLarge),
+    versioned=True,
+    writes=True,
+)
 def import_document() -> Response[str]:
     event = api.event()
     payload = json_body(event, IMPORT_BODY_MAX_BYTES)

@@ -572,3 +572,34 @@ def test_an_import_answers_in_creation_order_exactly_as_a_later_read(client: Cli
         "agent-early",
     )
     assert client.data() == (data, body["version"])
+
+
+# -- the 100 items of one transaction (docs/api/user-data.md, "PUT: import") ------------------------
+def _workspaces(count: int, first: str = "ws-imp") -> dict[str, Any]:
+    return {"data": {"workspaces": [{"id": f"{first}-{i}", "name": f"W{i}"} for i in range(count)]}}
+
+
+@pytest.mark.parametrize(
+    ("read_first", "count", "key", "status"),
+    [
+        (False, 99, None, 200),  # 99 workspaces + the account = 100 items
+        (False, 99, "k-99", 413),  # + the Idempotency-Key record = 101
+        (False, 98, "k-98", 200),
+        (True, 98, None, 200),  # the defaults were stored: deleting ws-1 is one more item
+        (True, 99, None, 413),
+        (True, 97, "k-97", 200),
+    ],
+)
+def test_an_import_fits_one_transaction_of_100_items(
+    new_client: Any, read_first: bool, count: int, key: str | None, status: int
+) -> None:
+    # Given a new user (who read the defaults, or not)
+    client = new_client()
+    if read_first:
+        client.data()
+    # When the app imports `count` workspaces (with an Idempotency-Key or not)
+    got, _, body = client.put(_workspaces(count), idempotency_key=key)
+    # Then the account, each workspace, each deleted workspace and the key's record count as items
+    assert got == status, body
+    if status == 413:
+        assert body["error"]["code"] == "payload_too_large"

@@ -59,7 +59,7 @@ SYNC_ERROR_MAX = 300
 Preset = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=CUSTOM_TEXT_MAX)]
-Label = Annotated[str, StringConstraints(max_length=LABEL_MAX)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=LABEL_MAX)]  # never empty: normalized
 
 
 class MultiSelectValue(ApiModel):

@@ -1,5 +1,10 @@
 """One small wrapper over Powertools' REST resolver so that every function answers the same way:
-contract error bodies, 404/405, CORS from the stage's allow-list, gzip for large bodies."""
+contract error bodies, 404/405, CORS from the stage's allow-list, gzip for large bodies.
+
+Each route is declared once, with the facts a client needs (summary, request and answer models,
+the errors it raises itself): `make openapi` (local/openapi.py) builds docs/api/openapi.json from
+these declarations and template.yaml. Models are named, not imported, so declaring a route costs a
+function's cold start nothing."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import base64
 import gzip
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -18,7 +24,7 @@ from ciq.web.cors import cors_headers, preflight_headers
 from ciq.web.errors import error_response, internal_error_response, validation_response
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -30,6 +36,35 @@ GZIP_THRESHOLD_BYTES = 1024 * 1024
 JSON = "application/json"
 
 
+@dataclass(frozen=True)
+class RouteFacts:
+    """What one route takes and answers, as a client sees it.
+
+    `answers`: the success status and the name of its body's contract model (None: no body).
+    `body`: the request body's model name. `errors`: what the route's own rules raise; the errors
+    every route of its kind can answer (bad JSON, no session, a stale version, an outage...) are
+    implied by `body`, `writes` and template.yaml's authorizer. `versioned`: answers carry the
+    account's `ETag` (and `Cache-Control: no-store`). `writes`: honours `If-Match` and
+    `Idempotency-Key`, and marks a replay with `Idempotent-Replayed`."""
+
+    method: str
+    resource: str
+    summary: str
+    answers: Mapping[int, str | None]
+    body: str | None = None
+    errors: tuple[type[AppError], ...] = ()
+    versioned: bool = False
+    writes: bool = False
+    query: tuple[str, ...] = ()
+    sets_cookie: bool = False
+    description: str = ""
+
+
+# Every route declared by the functions imported in this process (one on Lambda; all of them when
+# local/openapi.py imports every function to describe the API), by (method, resource).
+DECLARED: dict[tuple[str, str], RouteFacts] = {}
+
+
 class Api:
     """Routes of one function. `resource` paths use API Gateway's `{param}` form."""
 
@@ -39,7 +74,34 @@ class Api:
         self.methods: dict[str, set[str]] = defaultdict(set)
         self._install_error_handlers()
 
-    def route(self, method: str, resource: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def route(
+        self,
+        method: str,
+        resource: str,
+        *,
+        summary: str,
+        answers: Mapping[int, str | None],
+        body: str | None = None,
+        errors: tuple[type[AppError], ...] = (),
+        versioned: bool = False,
+        writes: bool = False,
+        query: tuple[str, ...] = (),
+        sets_cookie: bool = False,
+        description: str = "",
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        DECLARED[(method, resource)] = RouteFacts(
+            method=method,
+            resource=resource,
+            summary=summary,
+            answers=answers,
+            body=body,
+            errors=errors,
+            versioned=versioned,
+            writes=writes,
+            query=query,
+            sets_cookie=sets_cookie,
+            description=description,
+        )
         self.methods[resource].add(method)
         powertools_path = resource.replace("{", "<").replace("}", ">")
         return self.resolver.route(powertools_path, method)

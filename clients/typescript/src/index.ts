@@ -1,0 +1,28 @@
+export {
+  type Auth,
+  type ChallengeStarted,
+  type ClientOptions,
+  ConversionIqClient,
+  type ImportRequest,
+  type LiveAgentAnswer,
+  type LiveAgentCreate,
+  type LiveAgentUpdate,
+  type LiveAgentsList,
+  type SessionOpened,
+  type SessionView,
+  type SetupStatus,
+  type SetupStatusMutationRequest,
+  type SignInRequest,
+  type SignUpRequest,
+  type UserData,
+  type UserDataAnswer,
+  type UserDataMutationAnswer,
+  type UserDataMutationRequest,
+  type VerifyRequest,
+  type WriteOptions,
+  createClient,
+  parseEtag,
+  parseRetryAfter,
+} from "./client.js";
+export { ApiError, type ErrorCode, type ErrorDetail, NetworkError, errorFrom, isErrorCode } from "./errors.js";
+export type { components, operations, paths } from "./schema.js";
