@@ -30,6 +30,7 @@ from local.environment import apply
 from local.events import lambda_context, with_body
 from local.functions import add_layers, load_functions
 from local.run import AUTH_SECRET_PARAMETER, plan
+from local.state import new_auth_secret
 
 FIXED_CODE = "123456"  # the local stage's VerificationMode=fixed code (ciq/auth/codes.py)
 
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         aws.create_tables(planned.template, planned.stack.table_names)
         if AUTH_SECRET_PARAMETER in planned.parameters:
-            aws.seed_auth_secret(planned.parameters[AUTH_SECRET_PARAMETER])
+            aws.put_secret(planned.parameters[AUTH_SECRET_PARAMETER], new_auth_secret())
         # The function's own prints and logs go to stderr: stdout is the result alone.
         stdout, sys.stdout = sys.stdout, sys.stderr
         try:

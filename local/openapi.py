@@ -49,7 +49,16 @@ from ciq.auth.models import (
     VerifyRequest,
 )
 from ciq.contracts.base import BATCH_MAX, ApiModel, absent_if_none
-from ciq.contracts.entities import Agent, UserData
+from ciq.contracts.entities import (
+    Agent,
+    Connection,
+    Group,
+    KnowledgeBase,
+    NodePositions,
+    Profile,
+    UserData,
+    Workspace,
+)
 from ciq.contracts.imports import ImportRequest
 from ciq.contracts.mutations import AgentCreate, AgentUpdate, Mutation, _Mutation
 from ciq.contracts.setup_status import SetupMutation, SetupStatus
@@ -95,6 +104,31 @@ class UserDataMutationAnswer(UserDataAnswer):
     results: list[MutationResult]
 
 
+class UserDataChanges(ApiModel):
+    """Entities that are new or differ after the write, whole; a list with none is left out."""
+
+    groups: list[Group] | None = absent_if_none()
+    workspaces: list[Workspace] | None = absent_if_none()
+    knowledge_bases: list[KnowledgeBase] | None = absent_if_none()
+    agents: list[Agent] | None = absent_if_none()
+    connections: list[Connection] | None = absent_if_none()
+
+
+class UserDataMinimalAnswer(ApiModel):
+    """`Prefer: return=minimal`: what the write changed, to apply to the data held at `baseVersion`
+    (docs/api/user-data.md "Minimal answers")."""
+
+    changed: UserDataChanges
+    removed: list[str] = Field(description="ids that are gone, from any list")
+    order: dict[str, list[str]] | None = absent_if_none()
+    profile: Profile | None = absent_if_none()
+    node_positions: NodePositions | None = absent_if_none()
+    schema_version: int | None = absent_if_none()
+    base_version: int
+    version: int
+    results: list[MutationResult] | None = absent_if_none()
+
+
 class LiveAgentsList(ApiModel):
     agents: list[Agent]
     source: Literal["live", "store"]
@@ -128,14 +162,6 @@ class ErrorBody(BaseModel):
     error: ErrorInfo
 
 
-class IntegrationFailure(BaseModel):
-    """API Gateway's fixed body when the function crashed, timed out, ran out of memory or answered
-    more than 6 MB; no GatewayResponse can change it."""
-
-    model_config = ConfigDict(extra="forbid")
-    message: str
-
-
 # What the live-agents bodies are: the agent mutations without the fields the route implies.
 _DERIVED_BODIES = {
     "LiveAgentCreate": (AgentCreate, ("type",)),
@@ -157,11 +183,11 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (SessionView, "serialization"),
     (UserDataAnswer, "serialization"),
     (UserDataMutationAnswer, "serialization"),
+    (UserDataMinimalAnswer, "serialization"),
     (SetupStatus, "serialization"),
     (LiveAgentsList, "serialization"),
     (LiveAgentAnswer, "serialization"),
     (ErrorBody, "serialization"),
-    (IntegrationFailure, "serialization"),
 ]
 
 # -- errors every route of a kind can answer (the rest are declared beside each route) -------------
@@ -426,11 +452,42 @@ def operation(facts: web_api.RouteFacts, secured: bool, resource: str) -> dict[s
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
             },
         ]
+    if facts.minimal_answer:
+        parameters.append({
+            "name": "Prefer",
+            "in": "header",
+            "required": False,
+            "description": (
+                "`return=minimal` answers what the write changed (`" + facts.minimal_answer + "`) "
+                "instead of the whole data; other preferences are ignored"
+            ),
+            "schema": {"type": "string"},
+        })
+    conditional = facts.versioned and facts.method == "GET"
+    if conditional:
+        parameters.append({
+            "name": "If-None-Match",
+            "in": "header",
+            "required": False,
+            "description": (
+                '`"<version>"` (weak tags, lists and `*` too): 304 when the stored version is one the '
+                "client holds; a value that is not such ETags is ignored"
+            ),
+            "schema": {"type": "string"},
+        })
     status, answer = next(iter(facts.answers.items()))
     success: dict[str, Any] = {"description": facts.summary, "headers": _success_headers(facts)}
-    if answer:
+    if answer and facts.minimal_answer:
+        refs = [{"$ref": REF.format(model=model)} for model in (answer, facts.minimal_answer)]
+        success["content"] = {"application/json": {"schema": {"oneOf": refs}}}
+    elif answer:
         success["content"] = _json(answer)
     responses: dict[str, Any] = {str(status): success, **_error_responses(facts, secured)}
+    if conditional:
+        responses["304"] = {
+            "description": "not modified: the client holds the current version (no body)",
+            "headers": {k: v for k, v in _success_headers(facts).items() if k in {"ETag", "Cache-Control"}},
+        }
     built: dict[str, Any] = {
         "operationId": _operation_id(facts.method, resource),
         "summary": facts.summary,
@@ -486,13 +543,13 @@ def _error_responses(facts: web_api.RouteFacts, secured: bool) -> dict[str, Any]
         headers["Cache-Control"] = _NO_STORE
         if headers:
             response["headers"] = headers
-        if status == 500:
-            body = {"oneOf": [{"$ref": REF.format(model=m)} for m in ("ErrorBody", "IntegrationFailure")]}
-            response["content"] = {"application/json": {"schema": body}}
-        else:
-            response["content"] = _json("ErrorBody")
+        response["content"] = _json("ErrorBody")
         responses[str(status)] = response
-    responses["502"] = {"description": _STATUS_TEXT[502], "content": _json("IntegrationFailure")}
+    responses["502"] = {
+        "description": _STATUS_TEXT[502],
+        "headers": {"Cache-Control": _NO_STORE},
+        "content": _json("ErrorBody"),
+    }
     return responses
 
 
@@ -605,8 +662,8 @@ def build(template_path: Path = TEMPLATE_PATH) -> dict[str, Any]:
             "description": (
                 "Generated by `make openapi` (local/openapi.py) from template.yaml, the route facts "
                 "declared beside each handler and the pydantic contract models; do not edit by hand. "
-                "Errors are `{error: {code, message, details}}` (docs/api/errors.md), except API "
-                "Gateway's fixed `{message}` when a function fails (500/502, `IntegrationFailure`). "
+                "Errors are `{error: {code, message, details}}` (docs/api/errors.md), a failed "
+                "function's 500/502 too (the template's DEFAULT_5XX gateway response). "
                 "A known path with another method answers 405 `method_not_allowed` with `Allow` "
                 "(`components.responses.MethodNotAllowed`). Browsers: CORS with credentials for the "
                 f"stage's allow-list, allowing `{ALLOW_HEADERS}` and exposing `{EXPOSE_HEADERS}`."

@@ -33,7 +33,12 @@ _CHUNK = 64 * 1024
 _DRAIN_LIMIT = 64 * 1024 * 1024
 _HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "keep-alive"}
 _print_lock = threading.Lock()
-OPENAPI_PATH = ROOT / "docs" / "api" / "openapi.json"
+# The local run's own documents (no route of the template): the API description, with CORS so that
+# any tool or page can load it, and the browsable reference generated beside it (`make openapi`).
+DOCUMENTS = {
+    "/openapi.json": (ROOT / "docs" / "api" / "openapi.json", "application/json"),
+    "/reference.html": (ROOT / "docs" / "api" / "reference.html", "text/html; charset=utf-8"),
+}
 
 
 def log(line: str, *, error: bool = False) -> None:
@@ -63,10 +68,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         started = time.monotonic()
         path, _, query = self.path.partition("?")
-        if path == "/openapi.json" and self.command in {"GET", "HEAD"}:  # the local run's own, no route
+        if path in DOCUMENTS and self.command in {"GET", "HEAD"}:
             self._read_body()
-            response = _openapi_document()
-            log(f"{self.command} {path} {response.status}  (docs/api/openapi.json)")
+            response = _document(path)
+            log(f"{self.command} {path} {response.status}  (docs/api{path})")
             self._write(response)
             return
         try:
@@ -168,13 +173,19 @@ def _error(status: int, code: str, message: str) -> HttpResponse:
     return HttpResponse(status, [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body)
 
 
-def _openapi_document() -> HttpResponse:
-    """docs/api/openapi.json as checked in (`make openapi` writes it from template.yaml and the models)."""
+def _document(path: str) -> HttpResponse:
+    """A file of docs/api/ as checked in (`make openapi` writes both from template.yaml and the models)."""
+    file, content_type = DOCUMENTS[path]
     try:
-        body = OPENAPI_PATH.read_bytes()
+        body = file.read_bytes()
     except OSError:
-        return _error(404, "not_found", "docs/api/openapi.json is missing: run `make openapi`")
-    return HttpResponse(200, [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body)
+        return _error(404, "not_found", f"docs/api{path} is missing: run `make openapi`")
+    headers = [
+        ("Content-Type", content_type),
+        ("Cache-Control", "no-store"),
+        ("Access-Control-Allow-Origin", "*"),
+    ]
+    return HttpResponse(200, headers, body)
 
 
 def _log_request(method: str, path: str, outcome: Outcome, elapsed_ms: float) -> None:

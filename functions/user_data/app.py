@@ -51,6 +51,7 @@ def read() -> Response[str]:
     errors=(UnknownMutation, NotFound, InvariantViolation, AgentNotReady, IdTaken, AggregateTooLarge),
     versioned=True,
     writes=True,
+    minimal_answer="UserDataMinimalAnswer",
 )
 def mutate() -> Response[str]:
     event = api.event()
@@ -78,6 +79,7 @@ def mutate() -> Response[str]:
     answers={200: "UserDataAnswer"},
     errors=(ImportRefused, AggregateTooLarge),
     versioned=True,
+    minimal_answer="UserDataMinimalAnswer",
     writes=True,
 )
 def import_document() -> Response[str]:

@@ -273,3 +273,19 @@ def test_full_json_logs_are_behind_a_switch(tmp_path: Path) -> None:
     # Then the functions' JSON records (the audit of the sign-up) are on the console
     records = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
     assert any(record.get("event") == "auth.sign_up.completed" for record in records)
+
+
+@pytest.mark.parametrize(("path", "content_type"), [("/openapi.json", "application/json"),
+                                                    ("/reference.html", "text/html")])  # fmt: skip
+def test_the_api_description_and_its_reference_page_are_served_to_any_page(
+    real_api: object, path: str, content_type: str
+) -> None:
+    server = real_api.server  # type: ignore[attr-defined]
+    # When a page on another origin (an API tool, the app's dev server) loads them
+    with server.client() as client:
+        response = client.get(path, headers={"Origin": "http://localhost:5173"})
+    # Then they are the checked-in documents, readable cross-origin
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(content_type)
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.content == (ROOT / "docs" / "api" / path.lstrip("/")).read_bytes()

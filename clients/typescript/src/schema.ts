@@ -567,14 +567,6 @@ export interface components {
             updatedAt: string | null;
         };
         /**
-         * IntegrationFailure
-         * @description API Gateway's fixed body when the function crashed, timed out, ran out of memory or answered
-         *     more than 6 MB; no GatewayResponse can change it.
-         */
-        IntegrationFailure: {
-            message: string;
-        };
-        /**
          * KbDraftState
          * @description Each field is null until the user touches it (pristine).
          */
@@ -874,6 +866,40 @@ export interface components {
             data: components["schemas"]["UserData"];
             version: number;
         };
+        /**
+         * UserDataChanges
+         * @description Entities that are new or differ after the write, whole; a list with none is left out.
+         */
+        UserDataChanges: {
+            groups?: components["schemas"]["Group"][];
+            workspaces?: components["schemas"]["Workspace"][];
+            knowledgeBases?: components["schemas"]["KnowledgeBase"][];
+            agents?: components["schemas"]["Agent"][];
+            connections?: components["schemas"]["Connection"][];
+        };
+        /**
+         * UserDataMinimalAnswer
+         * @description `Prefer: return=minimal`: what the write changed, to apply to the data held at `baseVersion`
+         *     (docs/api/user-data.md "Minimal answers").
+         */
+        UserDataMinimalAnswer: {
+            changed: components["schemas"]["UserDataChanges"];
+            /** @description ids that are gone, from any list */
+            removed: string[];
+            order?: {
+                [key: string]: string[];
+            };
+            profile?: components["schemas"]["Profile"];
+            nodePositions?: {
+                [key: string]: {
+                    [key: string]: components["schemas"]["NodePosition"];
+                };
+            };
+            schemaVersion?: number;
+            baseVersion: number;
+            version: number;
+            results?: components["schemas"]["MutationResult"][];
+        };
         /** UserDataMutationAnswer */
         UserDataMutationAnswer: {
             data: components["schemas"]["UserData"];
@@ -1066,16 +1092,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
             502: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description a dependency is unavailable: `dependency_unavailable` */
@@ -1122,7 +1150,7 @@ export interface operations {
                     "Access-Control-Allow-Credentials"?: "true";
                     /** @description `GET, OPTIONS` */
                     "Access-Control-Allow-Methods"?: string;
-                    /** @description `Authorization, Content-Type, If-Match, Idempotency-Key` */
+                    /** @description `Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Prefer` */
                     "Access-Control-Allow-Headers"?: string;
                     /** @description seconds a browser may cache this answer */
                     "Access-Control-Max-Age"?: string;
@@ -1221,16 +1249,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
             502: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description a dependency is unavailable: `dependency_unavailable` */
@@ -1277,7 +1307,7 @@ export interface operations {
                     "Access-Control-Allow-Credentials"?: "true";
                     /** @description `OPTIONS, POST` */
                     "Access-Control-Allow-Methods"?: string;
-                    /** @description `Authorization, Content-Type, If-Match, Idempotency-Key` */
+                    /** @description `Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Prefer` */
                     "Access-Control-Allow-Headers"?: string;
                     /** @description seconds a browser may cache this answer */
                     "Access-Control-Max-Age"?: string;
@@ -1361,16 +1391,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
             502: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description a dependency is unavailable: `dependency_unavailable` */
@@ -1417,7 +1449,7 @@ export interface operations {
                     "Access-Control-Allow-Credentials"?: "true";
                     /** @description `OPTIONS, POST` */
                     "Access-Control-Allow-Methods"?: string;
-                    /** @description `Authorization, Content-Type, If-Match, Idempotency-Key` */
+                    /** @description `Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Prefer` */
                     "Access-Control-Allow-Headers"?: string;
                     /** @description seconds a browser may cache this answer */
                     "Access-Control-Max-Age"?: string;
@@ -1518,16 +1550,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
             502: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description a dependency is unavailable: `dependency_unavailable` */
@@ -1574,7 +1608,7 @@ export interface operations {
                     "Access-Control-Allow-Credentials"?: "true";
                     /** @description `OPTIONS, POST` */
                     "Access-Control-Allow-Methods"?: string;
-                    /** @description `Authorization, Content-Type, If-Match, Idempotency-Key` */
+                    /** @description `Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Prefer` */
                     "Access-Control-Allow-Headers"?: string;
                     /** @description seconds a browser may cache this answer */
                     "Access-Control-Max-Age"?: string;
@@ -1699,16 +1733,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
             502: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description a dependency is unavailable: `dependency_unavailable` */
@@ -1755,7 +1791,7 @@ export interface operations {
                     "Access-Control-Allow-Credentials"?: "true";
                     /** @description `OPTIONS, POST` */
                     "Access-Control-Allow-Methods"?: string;
-                    /** @description `Authorization, Content-Type, If-Match, Idempotency-Key` */
+                    /** @description `Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Prefer` */
                     "Access-Control-Allow-Headers"?: string;
                     /** @description seconds a browser may cache this answer */
                     "Access-Control-Max-Age"?: string;
@@ -1770,7 +1806,10 @@ export interface operations {
             query?: {
                 workspaceId?: string;
             };
-            header?: never;
+            header?: {
+                /** @description `"<version>"` (weak tags, lists and `*` too): 304 when the stored version is one the client holds; a value that is not such ETags is ignored */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1788,6 +1827,17 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["LiveAgentsList"];
                 };
+            };
+            /** @description not modified: the client holds the current version (no body) */
+            304: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    /** @description the account version after this request, `"<version>"` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
             401: {
@@ -1865,16 +1915,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
             502: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description a dependency is unavailable: `dependency_unavailable` */
@@ -2047,16 +2099,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
             502: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description a dependency is unavailable: `dependency_unavailable` */
@@ -2103,7 +2157,7 @@ export interface operations {
                     "Access-Control-Allow-Credentials"?: "true";
                     /** @description `GET, OPTIONS, POST` */
                     "Access-Control-Allow-Methods"?: string;
-                    /** @description `Authorization, Content-Type, If-Match, Idempotency-Key` */
+                    /** @description `Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Prefer` */
                     "Access-Control-Allow-Headers"?: string;
                     /** @description seconds a browser may cache this answer */
                     "Access-Control-Max-Age"?: string;
@@ -2255,16 +2309,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
             502: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description a dependency is unavailable: `dependency_unavailable` */
@@ -2313,7 +2369,7 @@ export interface operations {
                     "Access-Control-Allow-Credentials"?: "true";
                     /** @description `DELETE, OPTIONS, PATCH` */
                     "Access-Control-Allow-Methods"?: string;
-                    /** @description `Authorization, Content-Type, If-Match, Idempotency-Key` */
+                    /** @description `Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Prefer` */
                     "Access-Control-Allow-Headers"?: string;
                     /** @description seconds a browser may cache this answer */
                     "Access-Control-Max-Age"?: string;
@@ -2469,16 +2525,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
             502: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description a dependency is unavailable: `dependency_unavailable` */
@@ -2510,7 +2568,10 @@ export interface operations {
     getSetupStatus: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `"<version>"` (weak tags, lists and `*` too): 304 when the stored version is one the client holds; a value that is not such ETags is ignored */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2528,6 +2589,17 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["SetupStatus"];
                 };
+            };
+            /** @description not modified: the client holds the current version (no body) */
+            304: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    /** @description the account version after this request, `"<version>"` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
             401: {
@@ -2583,16 +2655,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
             502: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description a dependency is unavailable: `dependency_unavailable` */
@@ -2639,7 +2713,7 @@ export interface operations {
                     "Access-Control-Allow-Credentials"?: "true";
                     /** @description `GET, OPTIONS, PATCH` */
                     "Access-Control-Allow-Methods"?: string;
-                    /** @description `Authorization, Content-Type, If-Match, Idempotency-Key` */
+                    /** @description `Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Prefer` */
                     "Access-Control-Allow-Headers"?: string;
                     /** @description seconds a browser may cache this answer */
                     "Access-Control-Max-Age"?: string;
@@ -2793,16 +2867,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
             502: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description a dependency is unavailable: `dependency_unavailable` */
@@ -2834,7 +2910,10 @@ export interface operations {
     getUserData: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `"<version>"` (weak tags, lists and `*` too): 304 when the stored version is one the client holds; a value that is not such ETags is ignored */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2852,6 +2931,17 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["UserDataAnswer"];
                 };
+            };
+            /** @description not modified: the client holds the current version (no body) */
+            304: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    /** @description the account version after this request, `"<version>"` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
             401: {
@@ -2907,16 +2997,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
             502: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description a dependency is unavailable: `dependency_unavailable` */
@@ -2953,6 +3045,8 @@ export interface operations {
                 "If-Match"?: string;
                 /** @description one per logical write, reused on its retries: a replay within 24 h answers the first answer (with `Idempotent-Replayed: true`); the same key with a different JSON body is 422 idempotency_key_reused */
                 "Idempotency-Key"?: string;
+                /** @description `return=minimal` answers what the write changed (`UserDataMinimalAnswer`) instead of the whole data; other preferences are ignored */
+                Prefer?: string;
             };
             path?: never;
             cookie?: never;
@@ -2975,7 +3069,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserDataAnswer"];
+                    "application/json": components["schemas"]["UserDataAnswer"] | components["schemas"]["UserDataMinimalAnswer"];
                 };
             };
             /** @description bad request: `invalid_json` */
@@ -3078,16 +3172,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
             502: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description a dependency is unavailable: `dependency_unavailable` */
@@ -3124,6 +3220,8 @@ export interface operations {
                 "If-Match"?: string;
                 /** @description one per logical write, reused on its retries: a replay within 24 h answers the first answer (with `Idempotent-Replayed: true`); the same key with a different JSON body is 422 idempotency_key_reused */
                 "Idempotency-Key"?: string;
+                /** @description `return=minimal` answers what the write changed (`UserDataMinimalAnswer`) instead of the whole data; other preferences are ignored */
+                Prefer?: string;
             };
             path?: never;
             cookie?: never;
@@ -3146,7 +3244,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserDataMutationAnswer"];
+                    "application/json": components["schemas"]["UserDataMutationAnswer"] | components["schemas"]["UserDataMinimalAnswer"];
                 };
             };
             /** @description bad request: `invalid_json`, `unknown_mutation` */
@@ -3260,16 +3358,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
             502: {
                 headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IntegrationFailure"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description a dependency is unavailable: `dependency_unavailable` */
@@ -3316,7 +3416,7 @@ export interface operations {
                     "Access-Control-Allow-Credentials"?: "true";
                     /** @description `GET, OPTIONS, POST, PUT` */
                     "Access-Control-Allow-Methods"?: string;
-                    /** @description `Authorization, Content-Type, If-Match, Idempotency-Key` */
+                    /** @description `Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Prefer` */
                     "Access-Control-Allow-Headers"?: string;
                     /** @description seconds a browser may cache this answer */
                     "Access-Control-Max-Age"?: string;
@@ -3341,6 +3441,7 @@ export const pathsApiAuthSessionGetResponses403HeadersCacheControlValues: Readon
 export const pathsApiAuthSessionGetResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/session"]["get"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSessionGetResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/session"]["get"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSessionGetResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/session"]["get"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAuthSessionGetResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/session"]["get"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSessionGetResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/session"]["get"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSessionGetResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/session"]["get"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSessionOptionsResponses204HeadersAccessControlAllowCredentialsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/session"]["options"]["responses"]["204"]["headers"]["Access-Control-Allow-Credentials"]> = ["true"];
@@ -3351,6 +3452,7 @@ export const pathsApiAuthSignInPostResponses413HeadersCacheControlValues: Readon
 export const pathsApiAuthSignInPostResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-in"]["post"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignInPostResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-in"]["post"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignInPostResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-in"]["post"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAuthSignInPostResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-in"]["post"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignInPostResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-in"]["post"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignInPostResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-in"]["post"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignInOptionsResponses204HeadersAccessControlAllowCredentialsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-in"]["options"]["responses"]["204"]["headers"]["Access-Control-Allow-Credentials"]> = ["true"];
@@ -3360,6 +3462,7 @@ export const pathsApiAuthSignOutPostResponses403HeadersCacheControlValues: Reado
 export const pathsApiAuthSignOutPostResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-out"]["post"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignOutPostResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-out"]["post"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignOutPostResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-out"]["post"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAuthSignOutPostResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-out"]["post"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignOutPostResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-out"]["post"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignOutPostResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-out"]["post"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignOutOptionsResponses204HeadersAccessControlAllowCredentialsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-out"]["options"]["responses"]["204"]["headers"]["Access-Control-Allow-Credentials"]> = ["true"];
@@ -3370,6 +3473,7 @@ export const pathsApiAuthSignUpPostResponses413HeadersCacheControlValues: Readon
 export const pathsApiAuthSignUpPostResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-up"]["post"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignUpPostResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-up"]["post"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignUpPostResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-up"]["post"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAuthSignUpPostResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-up"]["post"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignUpPostResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-up"]["post"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignUpPostResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-up"]["post"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignUpOptionsResponses204HeadersAccessControlAllowCredentialsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-up"]["options"]["responses"]["204"]["headers"]["Access-Control-Allow-Credentials"]> = ["true"];
@@ -3382,10 +3486,12 @@ export const pathsApiAuthVerifyPostResponses413HeadersCacheControlValues: Readon
 export const pathsApiAuthVerifyPostResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/verify"]["post"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthVerifyPostResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/verify"]["post"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthVerifyPostResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/verify"]["post"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAuthVerifyPostResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/verify"]["post"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthVerifyPostResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/verify"]["post"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthVerifyPostResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/verify"]["post"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthVerifyOptionsResponses204HeadersAccessControlAllowCredentialsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/verify"]["options"]["responses"]["204"]["headers"]["Access-Control-Allow-Credentials"]> = ["true"];
 export const pathsApiLiveAgentsGetResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["get"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveAgentsGetResponses304HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["get"]["responses"]["304"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsGetResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["get"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsGetResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["get"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsGetResponses404HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["get"]["responses"]["404"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3393,6 +3499,7 @@ export const pathsApiLiveAgentsGetResponses413HeadersCacheControlValues: Readonl
 export const pathsApiLiveAgentsGetResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["get"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsGetResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["get"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsGetResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["get"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveAgentsGetResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["get"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsGetResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["get"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsGetResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["get"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsPostResponses201HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["201"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3407,6 +3514,7 @@ export const pathsApiLiveAgentsPostResponses413HeadersCacheControlValues: Readon
 export const pathsApiLiveAgentsPostResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsPostResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsPostResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveAgentsPostResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsPostResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsPostResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsOptionsResponses204HeadersAccessControlAllowCredentialsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["options"]["responses"]["204"]["headers"]["Access-Control-Allow-Credentials"]> = ["true"];
@@ -3422,6 +3530,7 @@ export const pathsApiLiveAgentsAgentIdDeleteResponses413HeadersCacheControlValue
 export const pathsApiLiveAgentsAgentIdDeleteResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["delete"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdDeleteResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["delete"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdDeleteResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["delete"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveAgentsAgentIdDeleteResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["delete"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdDeleteResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["delete"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdDeleteResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["delete"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdOptionsResponses204HeadersAccessControlAllowCredentialsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["options"]["responses"]["204"]["headers"]["Access-Control-Allow-Credentials"]> = ["true"];
@@ -3437,14 +3546,17 @@ export const pathsApiLiveAgentsAgentIdPatchResponses413HeadersCacheControlValues
 export const pathsApiLiveAgentsAgentIdPatchResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdPatchResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdPatchResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveAgentsAgentIdPatchResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdPatchResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdPatchResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusGetResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiSetupStatusGetResponses304HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["304"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusGetResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusGetResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusGetResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusGetResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusGetResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiSetupStatusGetResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusGetResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusGetResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusOptionsResponses204HeadersAccessControlAllowCredentialsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["options"]["responses"]["204"]["headers"]["Access-Control-Allow-Credentials"]> = ["true"];
@@ -3460,14 +3572,17 @@ export const pathsApiSetupStatusPatchResponses413HeadersCacheControlValues: Read
 export const pathsApiSetupStatusPatchResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusPatchResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusPatchResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiSetupStatusPatchResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusPatchResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusPatchResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiUserDataGetResponses304HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["304"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiUserDataGetResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPutResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3481,6 +3596,7 @@ export const pathsApiUserDataPutResponses413HeadersCacheControlValues: ReadonlyA
 export const pathsApiUserDataPutResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPutResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPutResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiUserDataPutResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPutResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPutResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPostResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3495,6 +3611,7 @@ export const pathsApiUserDataPostResponses413HeadersCacheControlValues: Readonly
 export const pathsApiUserDataPostResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPostResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPostResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiUserDataPostResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPostResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPostResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataOptionsResponses204HeadersAccessControlAllowCredentialsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["options"]["responses"]["204"]["headers"]["Access-Control-Allow-Credentials"]> = ["true"];

@@ -44,8 +44,10 @@ class RouteFacts:
     `body`: the request body's model name. `errors`: what the route's own rules raise; the errors
     every route of its kind can answer (bad JSON, no session, a stale version, an outage...) are
     implied by `body`, `writes` and template.yaml's authorizer. `versioned`: answers carry the
-    account's `ETag` (and `Cache-Control: no-store`). `writes`: honours `If-Match` and
-    `Idempotency-Key`, and marks a replay with `Idempotent-Replayed`."""
+    account's `ETag` (and `Cache-Control: no-store`); a versioned GET also honours `If-None-Match`
+    with 304 (ciq.web.conditional). `writes`: honours `If-Match` and `Idempotency-Key`, and marks a
+    replay with `Idempotent-Replayed`. `minimal_answer`: the model answered instead for
+    `Prefer: return=minimal`."""
 
     method: str
     resource: str
@@ -58,6 +60,7 @@ class RouteFacts:
     query: tuple[str, ...] = ()
     sets_cookie: bool = False
     description: str = ""
+    minimal_answer: str | None = None
 
 
 # Every route declared by the functions imported in this process (one on Lambda; all of them when
@@ -88,6 +91,7 @@ class Api:
         query: tuple[str, ...] = (),
         sets_cookie: bool = False,
         description: str = "",
+        minimal_answer: str | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         DECLARED[(method, resource)] = RouteFacts(
             method=method,
@@ -101,6 +105,7 @@ class Api:
             query=query,
             sets_cookie=sets_cookie,
             description=description,
+            minimal_answer=minimal_answer,
         )
         self.methods[resource].add(method)
         powertools_path = resource.replace("{", "<").replace("}", ">")
