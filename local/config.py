@@ -75,7 +75,7 @@ def _port(value: str) -> int:
     """PORT as the contract says (default 3000); 0 asks the OS for a free port (the tests use it)."""
     if not value.strip():
         return DEFAULT_PORT
-    if not value.strip().isdigit() or int(value) > 65535:
+    if not (value.strip().isascii() and value.strip().isdigit()) or int(value) > 65535:
         raise LocalRunError(f"PORT={value!r} is not a port number")
     return int(value)
 

@@ -13,7 +13,7 @@ from ciq.errors import invalid
 from ciq.services import live_agents
 from ciq.services.writes import idempotency_request, parse_if_match
 from ciq.web.api import Api, versioned_response, written_response
-from ciq.web.request import header, identity, json_body, raw_body
+from ciq.web.request import header, identity, json_object, raw_body
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
@@ -35,7 +35,7 @@ def read() -> Response[str]:
 @api.route("POST", PATH)
 def create() -> Response[str]:
     event = api.event()
-    payload = json_body(event, BODY_MAX_BYTES)
+    payload = json_object(event, BODY_MAX_BYTES)
     outcome = live_agents.create(
         identity(event).user_id,
         payload,
@@ -49,7 +49,7 @@ def create() -> Response[str]:
 def update(**_path: str) -> Response[str]:  # Powertools passes {agentId}; read from the event
     event = api.event()
     agent_id = _agent_id(event)
-    payload = json_body(event, BODY_MAX_BYTES)
+    payload = json_object(event, BODY_MAX_BYTES)
     outcome = live_agents.update(
         identity(event).user_id,
         agent_id,

@@ -12,7 +12,7 @@ from ciq.metrics import flushed
 from ciq.services import setup_status
 from ciq.services.writes import idempotency_request, parse_if_match
 from ciq.web.api import Api, versioned_response, written_response
-from ciq.web.request import header, identity, json_body
+from ciq.web.request import header, identity, json_object
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
@@ -34,7 +34,7 @@ def read() -> Response[str]:
 def mutate() -> Response[str]:
     event = api.event()
     caller = identity(event)
-    payload = json_body(event, BODY_MAX_BYTES)
+    payload = json_object(event, BODY_MAX_BYTES)
     outcome = setup_status.mutate(
         caller.user_id,
         caller.session_id,

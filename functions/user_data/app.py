@@ -12,7 +12,7 @@ from ciq.metrics import flushed
 from ciq.services import user_data
 from ciq.services.writes import idempotency_request, parse_if_match
 from ciq.web.api import Api, versioned_response, written_response
-from ciq.web.request import header, identity, json_body
+from ciq.web.request import header, identity, json_object
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
@@ -32,7 +32,7 @@ def read() -> Response[str]:
 @api.route("POST", PATH)
 def mutate() -> Response[str]:
     event = api.event()
-    payload = json_body(event, BODY_MAX_BYTES)
+    payload = json_object(event, BODY_MAX_BYTES)
     outcome = user_data.mutate(
         identity(event).user_id,
         payload,
@@ -46,7 +46,7 @@ def mutate() -> Response[str]:
 @api.route("PUT", PATH)
 def import_document() -> Response[str]:
     event = api.event()
-    payload = json_body(event, IMPORT_BODY_MAX_BYTES)
+    payload = json_object(event, IMPORT_BODY_MAX_BYTES)
     outcome = user_data.import_document(
         identity(event).user_id,
         payload,

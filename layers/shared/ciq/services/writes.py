@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from ciq.domain.account import Account
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+_VERSION = re.compile(r"[0-9]{1,18}")
 _log = logging.getLogger(__name__)
 
 
@@ -69,11 +71,12 @@ def idempotency_request(key: str | None, method: str, path: str, payload: Any) -
 
 
 def parse_if_match(value: str | None) -> int | None:
-    """`"7"`, `W/"7"` or `7` pin version 7; `*` pins nothing."""
+    """`"7"`, `W/"7"` or `7` pin version 7; `*` pins nothing. ASCII digits only (`str.isdigit`
+    accepts "²", which int() refuses), and no more than a version can have."""
     if value is None or value.strip() == "*":
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not _VERSION.fullmatch(text):
         raise VersionMismatch('If-Match must be an ETag this API returned, such as "7"')
     return int(text)
 
