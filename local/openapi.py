@@ -341,7 +341,7 @@ def operation(method: str, resource: str, op: Op, secured: bool) -> dict[str, An
     if op.etag:
         headers["ETag"] = _header('the account version, `"<version>"`')
     if op.set_cookie:
-        headers["Set-Cookie"] = _header("the `ciq_session` cookie (set, or cleared on sign-out)")
+        headers["Set-Cookie"] = _header("the `__Host-ciq_session` cookie (set, or cleared on sign-out)")
     if headers:
         success["headers"] = headers
     if op.answer:
@@ -424,7 +424,7 @@ def build(template_path: Path = TEMPLATE_PATH) -> dict[str, Any]:
             "schemas": components(),
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "description": "the token of verify"},
-                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "ciq_session"},
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "__Host-ciq_session"},
             },
         },
     }

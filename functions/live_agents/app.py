@@ -79,6 +79,8 @@ def _agent_id(event: dict[str, Any]) -> str:
     return str((event.get("pathParameters") or {}).get("agentId") or "")
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+# log_event stays off whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event holds the session
+# token (Cookie, Authorization) and the body personal data.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.handle(event, context)

@@ -108,7 +108,7 @@ def test_non_standard_json_constants_are_400_invalid_json(user_id: str, constant
 
 
 @pytest.mark.parametrize("route", IF_MATCH_ROUTES, ids=_route_id)
-@pytest.mark.parametrize("if_match", ["²", '"²"', "W/\"١٢\"", "7" * 5000, "-1", "+3", " "])
+@pytest.mark.parametrize("if_match", ["²", '"²"', 'W/"١٢"', "7" * 5000, "-1", "+3", " "])
 def test_an_if_match_that_is_not_ascii_digits_is_412(
     user_id: str, route: tuple[str, str, Any], if_match: str
 ) -> None:
@@ -134,9 +134,7 @@ def test_import_timestamps_that_overflow_in_utc_are_dropped_not_500(user_id: str
     document = {
         "data": {
             "schemaVersion": 2,
-            "workspaces": [
-                {"id": "ws-old", "name": "Old", "createdAt": timestamp, "updatedAt": timestamp}
-            ],
+            "workspaces": [{"id": "ws-old", "name": "Old", "createdAt": timestamp, "updatedAt": timestamp}],
         }
     }
     # When it is imported

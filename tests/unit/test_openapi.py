@@ -22,6 +22,6 @@ def test_every_template_route_is_documented_with_its_security() -> None:
         if secured:
             assert "401" in operation["responses"]
     schemes = document["components"]["securitySchemes"]
-    assert schemes["cookieAuth"] == {"type": "apiKey", "in": "cookie", "name": "ciq_session"}
+    assert schemes["cookieAuth"] == {"type": "apiKey", "in": "cookie", "name": "__Host-ciq_session"}
     assert schemes["bearerAuth"]["scheme"] == "bearer"
     assert document["components"]["schemas"]["ErrorBody"]["required"] == ["error"]

@@ -117,6 +117,10 @@ class AggregateTooLarge(AppError):
     status, code = 413, "aggregate_too_large"
 
 
+class UnsupportedMediaType(AppError):
+    status, code = 415, "unsupported_media_type"
+
+
 class ValidationFailed(AppError):
     status, code = 422, "validation_failed"
 
