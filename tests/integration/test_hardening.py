@@ -45,7 +45,7 @@ def user_id(aws: None) -> Iterator[str]:
 
 @pytest.mark.parametrize("function", [f for f in FUNCTIONS if f != "authorizer"])
 def test_no_handler_logs_its_event_even_when_the_environment_asks(
-    user_id: str, function: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    user_id: str, function: str, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     # Given POWERTOOLS_LOGGER_LOG_EVENT=true when the function is loaded (Powertools reads it then)
     monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
@@ -64,13 +64,13 @@ def test_no_handler_logs_its_event_even_when_the_environment_asks(
     # When a request carrying a session token is handled
     invoke(module, event)
     # Then no log line holds the token (or any part of it)
-    out = capsys.readouterr()
+    out = capfd.readouterr()
     for part in (SECRET_TOKEN, *SECRET_TOKEN.split(".")):
         assert part not in out.out + out.err
 
 
 def test_the_authorizer_does_not_log_its_event_either(
-    aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    aws: None, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     # Given the authorizer loaded with POWERTOOLS_LOGGER_LOG_EVENT=true
     monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
@@ -80,7 +80,7 @@ def test_the_authorizer_does_not_log_its_event_either(
     # When it refuses the token; Then nothing of the token is logged
     with pytest.raises(Exception, match="Unauthorized"):
         module.lambda_handler(event, LambdaContext())
-    out = capsys.readouterr()
+    out = capfd.readouterr()
     assert all(part not in out.out + out.err for part in SECRET_TOKEN.split("."))
 
 

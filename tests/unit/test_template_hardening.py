@@ -76,3 +76,12 @@ def test_the_account_level_cloudwatch_role_is_optional() -> None:
     assert resources["ApiGatewayAccount"]["Properties"]["CloudWatchRoleArn"] == {
         "Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]
     }
+
+
+def test_a_verification_lock_raises_an_alarm() -> None:
+    from ciq.metrics import Event
+
+    alarm = _resources()["VerificationLockedAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("ConversionIQ", Event.VERIFICATION_LOCKED.value)
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "auth"}]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")

@@ -137,6 +137,10 @@ class ChallengeLocked(AppError):
     status, code = 429, "challenge_locked"
 
 
+class VerificationLocked(AppError):
+    status, code = 429, "verification_locked"
+
+
 class DependencyUnavailable(AppError):
     status, code = 503, "dependency_unavailable"
 

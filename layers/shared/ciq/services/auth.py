@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ciq import audit
-from ciq.auth import clock, rate, tokens
+from ciq.auth import clock, lockout, rate, tokens
 from ciq.auth.codes import code_digest, code_matches, new_code
 from ciq.auth.emails import email_hash
 from ciq.auth.models import ChallengeStarted, SessionOpened, SessionView
@@ -32,6 +32,7 @@ from ciq.errors import (
     NotFound,
     RateLimited,
     Unauthorized,
+    VerificationLocked,
 )
 from ciq.settings import get_settings
 from ciq.store import auth_store, user_store
@@ -52,6 +53,9 @@ MAX_ATTEMPTS = 5
 # CHALLENGES_PER_WINDOW losses the window is full and the next read refuses properly.
 RATE_WRITE_TRIES = rate.CHALLENGES_PER_WINDOW + 2
 COMMIT_TRIES = 3
+# Each lost race on the failure count means another guess was counted; past the lock threshold the
+# next read refuses, so this many tries always end in a count or a refusal.
+FAILURE_WRITE_TRIES = lockout.FAILURES_BEFORE_LOCK + 5
 
 # -- challenges -------------------------------------------------------------------------------------
 
@@ -153,13 +157,52 @@ def verify(request: VerifyRequest) -> SessionOpened:
     now = clock.now()
     if now >= clock.parse_iso(challenge.expires_at):
         raise ChallengeExpired("this code has expired; request a new one")
+    _refuse_while_locked(auth_store.get_verify_failures(challenge.email_hash), now)
     _count_attempt(challenge.challenge_id)
+    failures = _count_failure(challenge, now)  # counted before the check: a guess in flight counts
     if not code_matches(secret.pepper, challenge.challenge_id, request.code, challenge.code_digest):
+        if locked_for := lockout.lock_seconds(failures):
+            audit.verification_locked(challenge.user_id, failures, locked_for)
         raise InvalidCode("the code is not correct")
+    auth_store.clear_verify_failures(challenge.email_hash)  # a success resets the count
     verified = _Verified(settings, secret, challenge, now)
     if challenge.purpose == "sign-up":
         return _open_new_account(verified)
     return _open_existing_account(verified)
+
+
+def _refuse_while_locked(record: auth_store.VerifyFailures, now: datetime) -> None:
+    """429 verification_locked (with Retry-After) while the email's verification is locked."""
+    now_ms = clock.epoch_millis(now)
+    if record.locked_until_ms > now_ms:
+        wait = lockout.retry_after(record.locked_until_ms, now_ms)
+        raise VerificationLocked(
+            f"too many wrong codes for this account; verification is locked for {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+def _count_failure(challenge: auth_store.ChallengeRecord, now: datetime) -> int:
+    """Counts this verify as a failure of the email, and locks verification when the count reaches
+    the threshold, before the code is checked (the caller clears it on success). Conditional on the
+    count read, so parallel guesses each count once and none slips past a lock another one set.
+    Returns the count, this attempt included."""
+    now_ms = clock.epoch_millis(now)
+    for _ in range(FAILURE_WRITE_TRIES):
+        record = auth_store.get_verify_failures(challenge.email_hash)
+        _refuse_while_locked(record, now)
+        failures = record.failures + 1
+        lock_ms = lockout.lock_seconds(failures) * 1000
+        locked_until = now_ms + lock_ms if lock_ms else record.locked_until_ms
+        ttl = (max(locked_until, now_ms) // 1000) + lockout.FORGET_AFTER_SECONDS
+        try:
+            auth_store.put_verify_failures(challenge.email_hash, failures, locked_until, record.version, ttl)
+        except ConditionFailed:
+            continue  # another guess for this email was counted first: read the count again
+        return failures
+    raise ConcurrentModification(
+        "too many concurrent verifications for this account; retry shortly", headers={"Retry-After": "1"}
+    )
 
 
 def _count_attempt(challenge_id: str) -> None:
