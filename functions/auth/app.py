@@ -18,7 +18,7 @@ from ciq.metrics import flushed
 from ciq.services import auth
 from ciq.settings import get_settings
 from ciq.web.api import Api, json_response
-from ciq.web.request import identity, json_object
+from ciq.web.request import identity, json_object, source_ip
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -36,7 +36,7 @@ api = Api(logger)
 
 @api.route("POST", "/api/auth/sign-up")
 def sign_up() -> Response[str]:
-    started = auth.start_sign_up(SignUpRequest.model_validate(_body()))
+    started = auth.start_sign_up(SignUpRequest.model_validate(_body()), source_ip(_event()))
     logger.info("sign-up code sent")
     return _json(201, started)
 
@@ -45,7 +45,7 @@ def sign_up() -> Response[str]:
 def sign_in() -> Response[str]:
     request = SignInRequest.model_validate(_body())
     with _counting_refusals("sign-in"):
-        started = auth.start_sign_in(request)
+        started = auth.start_sign_in(request, source_ip(_event()))
     logger.info("sign-in code sent")
     return _json(201, started)
 
@@ -54,7 +54,7 @@ def sign_in() -> Response[str]:
 def verify() -> Response[str]:
     request = VerifyRequest.model_validate(_body())
     with _counting_refusals("verify"):
-        opened = auth.verify(request)
+        opened = auth.verify(request, source_ip(_event()))
     logger.info("session opened", extra={"user_id": opened.profile.user_id})
     cookie = session_cookie(opened.token, get_settings().session_ttl_seconds)
     return _json(200, opened, {"Set-Cookie": cookie})

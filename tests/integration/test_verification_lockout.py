@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ciq.auth import clock, lockout
+from ciq.settings import reset_settings
 from tests.conftest import api_event, invoke, load_function
 
 if TYPE_CHECKING:
@@ -43,7 +44,11 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-def app(moto_table: None) -> ModuleType:
+def app(moto_table: None, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    # Every sample event comes from one address, and these tests make hundreds of auth requests in
+    # one module-wide table: the per-address limit (tested in test_source_address_limit.py) is lifted.
+    monkeypatch.setenv("SOURCE_ADDRESS_AUTH_LIMIT", "100000")
+    reset_settings()
     return load_function("auth")
 
 

@@ -85,3 +85,32 @@ def test_a_verification_lock_raises_an_alarm() -> None:
     assert (alarm["Namespace"], alarm["MetricName"]) == ("ConversionIQ", Event.VERIFICATION_LOCKED.value)
     assert alarm["Dimensions"] == [{"Name": "service", "Value": "auth"}]
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+
+
+def test_an_optional_waf_rate_limits_auth_routes_per_address() -> None:
+    template = load_template()
+    resources = template["Resources"]
+    assert template["Parameters"]["EnableWaf"]["Default"] == "false"
+    assert template["Conditions"]["HasWaf"] == {"Fn::Equals": [{"Ref": "EnableWaf"}, "true"]}
+    acl, association = resources["AuthWebAcl"], resources["AuthWebAclAssociation"]
+    assert acl["Condition"] == association["Condition"] == "HasWaf"
+    (rule,) = acl["Properties"]["Rules"]
+    statement = rule["Statement"]["RateBasedStatement"]
+    assert statement["AggregateKeyType"] == "IP" and rule["Action"] == {"Block": {}}
+    match = statement["ScopeDownStatement"]["ByteMatchStatement"]
+    assert (match["SearchString"], match["PositionalConstraint"]) == ("/api/auth/", "STARTS_WITH")
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": ["AuthWebAcl", "Arn"]}
+
+
+def test_the_per_address_auth_limit_is_a_parameter_of_the_auth_function() -> None:
+    template = load_template()
+    variables = template["Resources"]["AuthFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["SOURCE_ADDRESS_AUTH_LIMIT"] == {"Ref": "SourceAddressAuthLimit"}
+    assert int(template["Parameters"]["SourceAddressAuthLimit"]["Default"]) == 100
+
+
+def test_the_local_run_does_not_limit_its_one_address() -> None:
+    from local.config import LOCAL_FUNCTION_VARIABLES
+
+    assert int(LOCAL_FUNCTION_VARIABLES["SOURCE_ADDRESS_AUTH_LIMIT"]) >= 1_000_000
+    assert int(LOCAL_FUNCTION_VARIABLES["SOURCE_ADDRESS_EMAIL_CHALLENGE_LIMIT"]) >= 1_000_000

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ciq import audit
 from ciq.auth import clock, lockout, rate, tokens
 from ciq.auth.codes import code_digest, code_matches, new_code
-from ciq.auth.emails import email_hash
+from ciq.auth.emails import email_hash, source_hash
 from ciq.auth.models import ChallengeStarted, SessionOpened, SessionView
 from ciq.auth.secret import load_auth_secret
 from ciq.auth.sender import Purpose, sender_for
@@ -60,23 +60,27 @@ FAILURE_WRITE_TRIES = lockout.FAILURES_BEFORE_LOCK + 5
 # -- challenges -------------------------------------------------------------------------------------
 
 
-def start_sign_up(request: SignUpRequest) -> ChallengeStarted:
+def start_sign_up(request: SignUpRequest, source_ip: str | None = None) -> ChallengeStarted:
     """409 account_exists when the email already has an account."""
     secret = load_auth_secret()
+    _admit_source(secret, source_ip)
     email_key = email_hash(secret.pepper, request.email)
     if auth_store.user_id_for_email(email_key) is not None:
         raise AccountExists("an account with this email already exists; sign in instead")
     pending = request.model_dump(by_alias=True)
+    _admit_source(secret, source_ip, for_email=email_key)
     return _issue_challenge(secret, "sign-up", request.email, email_key, sign_up=pending)
 
 
-def start_sign_in(request: SignInRequest) -> ChallengeStarted:
+def start_sign_in(request: SignInRequest, source_ip: str | None = None) -> ChallengeStarted:
     """404 account_not_found when no account has this email (the product's documented behaviour)."""
     secret = load_auth_secret()
+    _admit_source(secret, source_ip)
     email_key = email_hash(secret.pepper, request.email)
     user_id = auth_store.user_id_for_email(email_key)
     if user_id is None:
         raise AccountNotFound("no account has this email; sign up first")
+    _admit_source(secret, source_ip, for_email=email_key)
     return _issue_challenge(secret, "sign-in", request.email, email_key, user_id=user_id)
 
 
@@ -110,6 +114,29 @@ def _issue_challenge(
     )
     sender_for(settings).send_code(email, code, purpose)
     return ChallengeStarted(challenge_id=challenge_id, expires_at=clock.iso(expires_at))
+
+
+def _admit_source(secret: AuthSecret, source_ip: str | None, *, for_email: str | None = None) -> None:
+    """429 rate_limited (with Retry-After) past SOURCE_ADDRESS_AUTH_LIMIT sign-up, sign-in and
+    verify requests from one source address in a 15-minute window; with `for_email`, past
+    SOURCE_ADDRESS_EMAIL_CHALLENGE_LIMIT challenges of that email from that address, so one address
+    cannot spend a victim's per-email quota alone. Without an address (not API Gateway) there is
+    nothing to count."""
+    if not source_ip:
+        return
+    settings = get_settings()
+    window = rate.address_window(clock.epoch_seconds(clock.now()))
+    ttl = window.start + rate.ADDRESS_WINDOW_SECONDS + 60
+    subject, limit = source_ip, settings.source_address_auth_limit
+    if for_email is not None:
+        subject, limit = f"{source_ip} {for_email}", settings.source_address_email_challenge_limit
+    count = auth_store.count_address_request(source_hash(secret.pepper, subject), window.start, ttl)
+    if count > limit:
+        what = "codes for this email" if for_email is not None else "sign-in requests"
+        raise RateLimited(
+            f"too many {what} from this address; retry in {window.seconds_left} s",
+            headers={"Retry-After": str(window.seconds_left)},
+        )
 
 
 def _admit_challenge(email_key: str, now: datetime) -> None:
@@ -147,10 +174,11 @@ class _Verified:
     now: datetime
 
 
-def verify(request: VerifyRequest) -> SessionOpened:
+def verify(request: VerifyRequest, source_ip: str | None = None) -> SessionOpened:
     """Spends the challenge and opens a session (creating the account first for a sign-up)."""
     settings = get_settings()
     secret = load_auth_secret()
+    _admit_source(secret, source_ip)
     challenge = auth_store.get_challenge(request.challenge_id)
     if challenge is None or challenge.purpose not in ("sign-up", "sign-in"):
         raise _challenge_not_found()

@@ -7,6 +7,8 @@ with its kind as the sort key:
 - `CHALLENGE#<id>` / `CHALLENGE`: {purpose, emailHash, codeDigest, expiresAt, attempts, ttl, and
   userId for a sign-in or signUp (the fields to create) for a sign-up}.
 - `RATE#<emailHash>` / `RATE`: {stamps (epoch ms), v, ttl}, the window of recently issued challenges.
+- `ADDR#<sourceHash>#<windowStart>` / `ADDR`: {count, ttl}, auth requests of one source address in
+  one fixed window.
 
 and under the user, `USER#<userId>` / `S#<sessionId>`: {createdAt, expiresAt, ttl}, one session.
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
     from ciq.contracts.entities import Profile
 
-EMAIL_SK, CHALLENGE_SK, RATE_SK, VERIFY_SK = "EMAIL", "CHALLENGE", "RATE", "VERIFY"
+EMAIL_SK, CHALLENGE_SK, RATE_SK, VERIFY_SK, ADDRESS_SK = "EMAIL", "CHALLENGE", "RATE", "VERIFY", "ADDR"
 
 
 def _email_key(email_hash: str) -> dict[str, Any]:
@@ -229,6 +231,24 @@ def put_rate_window(email_hash: str, stamps: list[int], read_version: int, ttl: 
         },
         **condition,
     )
+
+
+# -- source address window -------------------------------------------------------------------------
+
+
+def count_address_request(source_hash: str, window_start: int, ttl: int) -> int:
+    """Adds one request to the address's window and returns the window's count, this one included
+    (one atomic update: parallel requests each get their own count)."""
+    updated = call(
+        "update_item",
+        TableName=table(),
+        Key={"pk": {"S": keys.address_pk(source_hash, window_start)}, "sk": {"S": ADDRESS_SK}},
+        UpdateExpression="ADD #count :one SET #ttl = :ttl",
+        ExpressionAttributeNames={"#count": "count", "#ttl": "ttl"},
+        ExpressionAttributeValues={":one": {"N": "1"}, ":ttl": {"N": str(ttl)}},
+        ReturnValues="UPDATED_NEW",
+    )
+    return int(updated["Attributes"]["count"]["N"])
 
 
 # -- verification failures ------------------------------------------------------------------------

@@ -26,6 +26,13 @@ def identity(event: dict[str, Any]) -> Identity:
     return Identity(user_id=user_id, session_id=session_id)
 
 
+def source_ip(event: dict[str, Any]) -> str | None:
+    """The caller's address as API Gateway saw it (`requestContext.identity.sourceIp`), never a
+    client-supplied header such as X-Forwarded-For."""
+    address = ((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp")
+    return address if isinstance(address, str) and address else None
+
+
 def header(event: dict[str, Any], name: str) -> str | None:
     wanted = name.lower()
     for key, value in (event.get("headers") or {}).items():
