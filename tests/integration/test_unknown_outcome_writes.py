@@ -109,7 +109,7 @@ def _live_agents_delete(data: Client, _s: SetupClient, live: LiveClient) -> tupl
     return status, body
 
 
-def _landed_once(route: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+def landed_once(route: str, before: dict[str, Any], after: dict[str, Any]) -> None:
     """The route's change is in the data exactly once."""
     if route == "user-data POST":
         assert [w["name"] for w in after["workspaces"]].count("Once") == 1
@@ -164,7 +164,7 @@ def test_a_write_whose_reply_is_lost_lands_exactly_once_and_answers_success(
     assert status == success, body
     after, new_version = data.data()
     assert new_version == version + 1
-    _landed_once(route, before, after)
+    landed_once(route, before, after)
 
 
 def test_a_write_that_did_not_commit_is_still_retried_or_refused(
