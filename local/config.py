@@ -36,6 +36,10 @@ LOCAL_PARAMETERS: dict[str, str] = {
 # Variables a handler sees only in the local run. EMAIL_SENDER replaces the template's EmailSender.
 LOCAL_FUNCTION_VARIABLES: dict[str, str] = {
     "EMAIL_SENDER": "outbox",
+    # Every local caller is 127.0.0.1, and the test suites create thousands of accounts from it:
+    # the per-address auth limit (100 per 15 min by default) would refuse them.
+    "SOURCE_ADDRESS_AUTH_LIMIT": "100000000",
+    "SOURCE_ADDRESS_EMAIL_CHALLENGE_LIMIT": "100000000",
     # No X-Ray daemon here; Powertools' Tracer would otherwise try to send segments.
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
@@ -119,7 +123,7 @@ def _port(value: str) -> int:
     """PORT as the contract says (default 4000); 0 asks the OS for a free port (the tests use it)."""
     if not value.strip():
         return DEFAULT_PORT
-    if not value.strip().isascii() or not value.strip().isdigit() or int(value) > 65535:
+    if not (value.strip().isascii() and value.strip().isdigit()) or int(value) > 65535:
         raise LocalRunError(f"PORT={value!r} is not a port number")
     return int(value)
 

@@ -116,7 +116,7 @@ def _headers(request: IncomingRequest) -> dict[str, Any]:
 
 def _port_of(host: str | None) -> str:
     _, _, port = (host or "").rpartition(":")
-    return port if port.isdigit() else "80"
+    return port if port.isascii() and port.isdigit() else "80"
 
 
 def _query(request: IncomingRequest) -> dict[str, Any]:

@@ -193,7 +193,12 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
 # -- errors every route of a kind can answer (the rest are declared beside each route) -------------
 
 _ANY_ROUTE = (errors.RateLimited, errors.InternalError, errors.DependencyUnavailable)  # throttle, bug, outage
-_WITH_BODY = (errors.InvalidJson, errors.PayloadTooLarge, errors.ValidationFailed)
+_WITH_BODY = (
+    errors.InvalidJson,
+    errors.PayloadTooLarge,
+    errors.UnsupportedMediaType,  # a write whose body is not declared application/json (CSRF)
+    errors.ValidationFailed,
+)
 _WITH_SESSION = (errors.Unauthorized, errors.Forbidden)
 _WRITES = (
     errors.VersionMismatch,
@@ -211,6 +216,7 @@ _STATUS_TEXT = {
     410: "gone",
     412: "If-Match does not name the current version (a malformed If-Match included)",
     413: "too large",
+    415: "the body must be sent as Content-Type: application/json",
     422: "the request does not match the schema (details carry JSON Pointers)",
     429: "too many requests",
     500: "internal error",

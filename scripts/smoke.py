@@ -109,7 +109,11 @@ class Smoke:
         check(self.token, "verify answers a token", opened)
         check(opened.get("profile", {}).get("email") == self.email, "the profile has the email", opened)
         self.cookie = session_cookie(answer.cookies)
-        check(self.cookie == self.token, "verify sets the ciq_session cookie to the token", answer.cookies)
+        check(
+            self.cookie == self.token,
+            "verify sets the __Host-ciq_session cookie to the token",
+            answer.cookies,
+        )
 
         self.step("read the session (Bearer)")
         session = self.expect(
@@ -133,7 +137,7 @@ class Smoke:
         check(created.get("version") == first["version"] + 1, "the write bumps the version by one", created)
 
         self.step("read it back with the session cookie")
-        cookie = {"Cookie": f"ciq_session={self.cookie}"}
+        cookie = {"Cookie": f"__Host-ciq_session={self.cookie}"}
         after = self.expect(self.call("GET", "/api/user-data", headers=cookie), 200, "GET /api/user-data")
         names = [w.get("name") for w in after.get("data", {}).get("workspaces", [])]
         check(names == ["My Workspace", "Spring campaign"], "the new workspace is listed second", names)
@@ -191,7 +195,7 @@ def session_cookie(headers: list[str]) -> str:
     jar: SimpleCookie = SimpleCookie()
     for header in headers:
         jar.load(header)
-    return jar["ciq_session"].value if "ciq_session" in jar else ""
+    return jar["__Host-ciq_session"].value if "__Host-ciq_session" in jar else ""
 
 
 def error_code(body: Any) -> Any:

@@ -40,6 +40,10 @@ _TEST_ENV = {
     "POWERTOOLS_SERVICE_NAME": "test",
     "POWERTOOLS_METRICS_NAMESPACE": "ConversionIQ",
     "WRITE_RETRY_SECONDS": "3",
+    # Every sample event comes from one address: tests of the per-email limits request more than
+    # the per-address-and-email default (3) of one email; tests/integration/test_source_address_limit.py
+    # sets it back.
+    "SOURCE_ADDRESS_EMAIL_CHALLENGE_LIMIT": "100",
 }
 os.environ.update(_TEST_ENV)
 for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):

@@ -23,12 +23,13 @@ from ciq.errors import (
     InvalidCode,
     NotFound,
     RateLimited,
+    VerificationLocked,
 )
 from ciq.metrics import flushed
 from ciq.services import auth
 from ciq.settings import get_settings
 from ciq.web.api import Api, json_response
-from ciq.web.request import identity, json_object
+from ciq.web.request import identity, json_object, source_ip
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -53,7 +54,7 @@ api = Api(logger)
     errors=(AccountExists, RateLimited),
 )
 def sign_up() -> Response[str]:
-    started = auth.start_sign_up(SignUpRequest.model_validate(_body()))
+    started = auth.start_sign_up(SignUpRequest.model_validate(_body()), source_ip(_event()))
     logger.info("sign-up code sent")
     return _json(201, started)
 
@@ -69,7 +70,7 @@ def sign_up() -> Response[str]:
 def sign_in() -> Response[str]:
     request = SignInRequest.model_validate(_body())
     with _counting_refusals("sign-in"):
-        started = auth.start_sign_in(request)
+        started = auth.start_sign_in(request, source_ip(_event()))
     logger.info("sign-in code sent")
     return _json(201, started)
 
@@ -88,13 +89,14 @@ def sign_in() -> Response[str]:
         ConcurrentModification,
         ChallengeExpired,
         ChallengeLocked,
+        VerificationLocked,
     ),
     sets_cookie=True,
 )
 def verify() -> Response[str]:
     request = VerifyRequest.model_validate(_body())
     with _counting_refusals("verify"):
-        opened = auth.verify(request)
+        opened = auth.verify(request, source_ip(_event()))
     logger.info("session opened", extra={"user_id": opened.profile.user_id})
     cookie = session_cookie(opened.token, get_settings().session_ttl_seconds)
     return _json(200, opened, {"Set-Cookie": cookie})

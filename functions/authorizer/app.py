@@ -1,4 +1,4 @@
-"""REQUEST authorizer: a session token (Bearer header, else the `ciq_session` cookie) becomes an
+"""REQUEST authorizer: a session token (Bearer header, else the `__Host-ciq_session` cookie) becomes an
 allow policy for the whole API with the context {userId, sessionId}.
 
 A token that cannot open a live session raises `Exception("Unauthorized")`, which API Gateway turns
@@ -35,8 +35,8 @@ logger = Logger()
 @flushed
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    token = request_token(event.get("headers"), event.get("multiValueHeaders"))
     try:
+        token = request_token(event.get("headers"), event.get("multiValueHeaders"))
         session = auth.authenticate(token)
     except Unauthorized as denied:
         logger.info("session refused", extra={"reason": denied.message})

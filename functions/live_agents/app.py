@@ -23,7 +23,7 @@ from ciq.services import live_agents
 from ciq.services.writes import idempotency_request, parse_if_match
 from ciq.web.api import Api, written_response
 from ciq.web.conditional import conditional_read
-from ciq.web.request import header, identity, json_body, raw_body
+from ciq.web.request import header, identity, json_object, raw_body
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
@@ -67,7 +67,7 @@ def read() -> Response[str]:
 )
 def create() -> Response[str]:
     event = api.event()
-    payload = json_body(event, BODY_MAX_BYTES)
+    payload = json_object(event, BODY_MAX_BYTES)
     outcome = live_agents.create(
         identity(event).user_id,
         payload,
@@ -90,7 +90,7 @@ def create() -> Response[str]:
 def update(**_path: str) -> Response[str]:  # Powertools passes {agentId}; read from the event
     event = api.event()
     agent_id = _agent_id(event)
-    payload = json_body(event, BODY_MAX_BYTES)
+    payload = json_object(event, BODY_MAX_BYTES)
     outcome = live_agents.update(
         identity(event).user_id,
         agent_id,
@@ -134,6 +134,8 @@ def _agent_id(event: dict[str, Any]) -> str:
     return str((event.get("pathParameters") or {}).get("agentId") or "")
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+# log_event stays off whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event holds the session
+# token (Cookie, Authorization) and the body personal data.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.handle(event, context)

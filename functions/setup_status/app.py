@@ -14,7 +14,7 @@ from ciq.services import setup_status
 from ciq.services.writes import idempotency_request, parse_if_match
 from ciq.web.api import Api, written_response
 from ciq.web.conditional import conditional_read
-from ciq.web.request import header, identity, json_body
+from ciq.web.request import header, identity, json_object
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
@@ -49,7 +49,7 @@ def read() -> Response[str]:
 def mutate() -> Response[str]:
     event = api.event()
     caller = identity(event)
-    payload = json_body(event, BODY_MAX_BYTES)
+    payload = json_object(event, BODY_MAX_BYTES)
     outcome = setup_status.mutate(
         caller.user_id,
         caller.session_id,
@@ -61,6 +61,8 @@ def mutate() -> Response[str]:
 
 
 @flushed
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+# log_event stays off whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event holds the session
+# token (Cookie, Authorization) and the body personal data.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.handle(event, context)

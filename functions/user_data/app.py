@@ -22,7 +22,7 @@ from ciq.services import user_data
 from ciq.services.writes import idempotency_request, parse_if_match
 from ciq.web.api import Api, written_response
 from ciq.web.conditional import conditional_read
-from ciq.web.request import header, identity, json_body, prefers_minimal
+from ciq.web.request import header, identity, json_object, prefers_minimal
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
@@ -55,7 +55,7 @@ def read() -> Response[str]:
 )
 def mutate() -> Response[str]:
     event = api.event()
-    payload = json_body(event, BODY_MAX_BYTES)
+    payload = json_object(event, BODY_MAX_BYTES)
     outcome = user_data.mutate(
         identity(event).user_id,
         payload,
@@ -84,7 +84,7 @@ def mutate() -> Response[str]:
 )
 def import_document() -> Response[str]:
     event = api.event()
-    payload = json_body(event, IMPORT_BODY_MAX_BYTES)
+    payload = json_object(event, IMPORT_BODY_MAX_BYTES)
     outcome = user_data.import_document(
         identity(event).user_id,
         payload,
@@ -97,6 +97,8 @@ def import_document() -> Response[str]:
 
 
 @flushed
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+# log_event stays off whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event holds the session
+# token (Cookie, Authorization) and the body personal data.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.handle(event, context)

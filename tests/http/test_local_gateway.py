@@ -189,7 +189,7 @@ def test_the_authorizer_gets_a_request_authorizer_event(throwaway: Throwaway) ->
     before = len(throwaway.authorizer_events())
     with throwaway.server.client() as client:
         # When it is called with a cookie and a query string
-        client.get("/items/9?x=1", headers={**ALLOW, "Cookie": "ciq_session=abc"})
+        client.get("/items/9?x=1", headers={**ALLOW, "Cookie": "__Host-ciq_session=abc"})
     record = throwaway.authorizer_events()[before]
     event = record["event"]
     assert isinstance(event, dict)
@@ -199,8 +199,8 @@ def test_the_authorizer_gets_a_request_authorizer_event(throwaway: Throwaway) ->
     assert event["resource"] == "/items/{itemId}"
     assert event["path"] == "/items/9"
     assert event["httpMethod"] == "GET"
-    assert event["headers"]["Cookie"] == "ciq_session=abc"
-    assert event["multiValueHeaders"]["Cookie"] == ["ciq_session=abc"]
+    assert event["headers"]["Cookie"] == "__Host-ciq_session=abc"
+    assert event["multiValueHeaders"]["Cookie"] == ["__Host-ciq_session=abc"]
     assert event["queryStringParameters"] == {"x": "1"}
     assert event["pathParameters"] == {"itemId": "9"}
     assert event["requestContext"]["resourcePath"] == "/items/{itemId}"

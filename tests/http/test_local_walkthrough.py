@@ -42,7 +42,7 @@ def session_cookie(response: httpx.Response) -> str:
     cookie = SimpleCookie()
     for header in response.headers.get_list("set-cookie"):
         cookie.load(header)
-    return cookie["ciq_session"].value
+    return cookie["__Host-ciq_session"].value
 
 
 def data_of(response: httpx.Response) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def test_sign_up_verify_read_and_change_the_data(real_api: Throwaway) -> None:
         verified = client.post("/api/auth/verify", json={"challengeId": challenge, "code": code})
         assert verified.status_code == 200, verified.text
         token = verified.json()["token"]
-        cookie = {"Cookie": f"ciq_session={session_cookie(verified)}"}
+        cookie = {"Cookie": f"__Host-ciq_session={session_cookie(verified)}"}
         bearer = {"Authorization": f"Bearer {token}"}
 
         # Then the session works as a cookie and as a Bearer token, on the same data

@@ -116,7 +116,7 @@ def session_event(name: str, token: str) -> dict[str, Any]:
     """A protected-route event as API Gateway forwards it after the authorizer allowed `token`."""
     claim = claims(token)
     return api_event(
-        name, user_id=claim["sub"], session_id=claim["sid"], headers={"Cookie": f"ciq_session={token}"}
+        name, user_id=claim["sub"], session_id=claim["sid"], headers={"Cookie": f"__Host-ciq_session={token}"}
     )
 
 
@@ -160,7 +160,7 @@ def test_sign_up_code_from_the_outbox_opens_a_cookie_and_bearer_session(
     # Then a 12-hour session is opened: the token in the body and in an HttpOnly, Secure, Lax cookie
     assert status == 200, opened
     token = opened["token"]
-    assert headers["Set-Cookie"] == f"ciq_session={token}; {COOKIE_ATTRIBUTES}; Max-Age=43200"
+    assert headers["Set-Cookie"] == f"__Host-ciq_session={token}; {COOKIE_ATTRIBUTES}; Max-Age=43200"
     assert headers["Cache-Control"] == "no-store"
     assert opened["expiresAt"] == clock.iso(frozen.moment + timedelta(hours=12))
     assert opened["profile"] == {
@@ -189,8 +189,9 @@ def test_sign_up_code_from_the_outbox_opens_a_cookie_and_bearer_session(
 def test_the_account_exists_only_after_verify_and_no_raw_email_is_in_a_key(app: ModuleType) -> None:
     # Given a sign-up that was never verified
     start_sign_up(app)
-    # Then nothing but the challenge and the rate window exist, and signing in is refused
-    assert [k.split("#")[0] for k in table_keys()] == ["CHALLENGE", "RATE"]
+    # Then nothing but the challenge and the rate windows (the email's, and the source address's
+    # counters, keyed by hashes) exist, and signing in is refused
+    assert [k.split("#")[0] for k in table_keys() if not k.startswith("ADDR#")] == ["CHALLENGE", "RATE"]
     status, _, body = call(app, "auth-sign-in", {"email": SIGN_UP["email"]})
     assert (status, error_code(body)) == (404, "account_not_found")
     # When it is verified
@@ -297,7 +298,7 @@ def test_a_wrong_code_is_400_and_the_sixth_attempt_is_429_locked(app: ModuleType
     status, _, body = verify(app, challenge_id, "123456")
     # Then the challenge is locked: 429 challenge_locked, and no account was created
     assert (status, error_code(body)) == (429, "challenge_locked")
-    assert not any(k.startswith("EMAIL#") for k in table_keys())
+    assert not any(k.startswith("EMAIL#") and k.endswith("|EMAIL") for k in table_keys())  # no email index
 
 
 def test_the_right_code_on_the_fifth_attempt_still_works(app: ModuleType) -> None:
@@ -455,14 +456,14 @@ def test_sign_out_revokes_the_session_and_clears_the_cookie(app: ModuleType) -> 
     status, headers, body = invoke(app, session_event("auth-sign-out", token))
     # Then 204, and the cookie is cleared
     assert (status, body) == (204, None)
-    assert headers["Set-Cookie"] == f"ciq_session=; {COOKIE_ATTRIBUTES}; Max-Age=0"
+    assert headers["Set-Cookie"] == f"__Host-ciq_session=; {COOKIE_ATTRIBUTES}; Max-Age=0"
     # And the session is dead at once, whatever an authorizer let through
     status, _, body = invoke(app, session_event("auth-session", token))
     assert (status, error_code(body)) == (401, "unauthorized")
     # And the authorizer refuses the token
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         load_function("authorizer").lambda_handler(
-            authorizer_event({"Cookie": f"ciq_session={token}"}), LambdaContext()
+            authorizer_event({"Cookie": f"__Host-ciq_session={token}"}), LambdaContext()
         )
     # And signing out again is harmless
     assert invoke(app, session_event("auth-sign-out", token))[0] == 204
@@ -690,7 +691,9 @@ def test_a_full_flow_never_logs_the_email_the_code_or_the_token(
     authorizer.lambda_handler(authorizer_event({"Authorization": f"Bearer {token}"}), LambdaContext())
     invoke(app, session_event("auth-sign-out", token))
     with pytest.raises(Exception, match="Unauthorized"):
-        authorizer.lambda_handler(authorizer_event({"Cookie": f"ciq_session={token}"}), LambdaContext())
+        authorizer.lambda_handler(
+            authorizer_event({"Cookie": f"__Host-ciq_session={token}"}), LambdaContext()
+        )
     _, _, started = call(app, "auth-sign-in", {"email": "JANE.DOE@example.com"})
     sign_in_code = last_code()
     verify(app, started["challengeId"], "000000" if sign_in_code != "000000" else "111111")

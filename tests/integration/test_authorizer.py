@@ -91,7 +91,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def cookie(token: str) -> dict[str, str]:
-    return {"Cookie": f"ciq_session={token}"}
+    return {"Cookie": f"__Host-ciq_session={token}"}
 
 
 def claims(token: str) -> dict[str, Any]:
@@ -165,11 +165,11 @@ def test_the_bearer_header_wins_over_the_cookie(authorizer: ModuleType, auth_app
 def test_the_cookie_is_found_among_other_cookies(authorizer: ModuleType, auth_app: ModuleType) -> None:
     # Given a browser that also holds other cookies, some with values SimpleCookie rejects
     token = open_session(auth_app)
-    header = f'prefs={{"a":1}}; theme=dark; ciq_session="{token}"; _ga=GA1.2.3'
+    header = f'prefs={{"a":1}}; theme=dark; __Host-ciq_session="{token}"; _ga=GA1.2.3'
     # When the authorizer runs, Then the session cookie is still found
     assert authorize(authorizer, request({"Cookie": header}))["principalId"] == claims(token)["sub"]
     # And so it is when API Gateway passes several Cookie headers
-    event = request({"Cookie": "theme=dark"}, multi={"Cookie": ["theme=dark", f"ciq_session={token}"]})
+    event = request({"Cookie": "theme=dark"}, multi={"Cookie": ["theme=dark", f"__Host-ciq_session={token}"]})
     assert authorize(authorizer, event)["principalId"] == claims(token)["sub"]
 
 
@@ -202,8 +202,8 @@ def test_a_request_without_a_token_is_unauthorized(authorizer: ModuleType, aws: 
         {"Authorization": "Bearer not-a-token"},
         {"Authorization": "Bearer a.b.c"},
         {"Authorization": "Bearer " + "x" * 5000},
-        {"Cookie": "ciq_session="},
-        {"Cookie": "ciq_session=eyJhbGciOiJIUzI1NiJ9.e30"},
+        {"Cookie": "__Host-ciq_session="},
+        {"Cookie": "__Host-ciq_session=eyJhbGciOiJIUzI1NiJ9.e30"},
     ],
 )
 def test_a_malformed_token_is_unauthorized(

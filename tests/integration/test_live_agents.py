@@ -653,7 +653,7 @@ def test_activation_follows_the_agent_rules(lc: LiveClient, data: Client) -> Non
 
 
 BAD_CREATES = [
-    ("[1]", 422, "validation_failed"),
+    ("[1]", 400, "invalid_json"),  # not an object (CONTRACT §11)
     ("{", 400, "invalid_json"),
     ("", 400, "invalid_json"),
     ('{"workspaceId": "ws-1", "knowledgeBaseId": "kb-default-1"}', 422, "validation_failed"),
@@ -722,7 +722,7 @@ BAD_UPDATES = [
     ("agent-default-1", '{"status": "ACTIVE"}', 422, "validation_failed"),
     ("agent-default-1", '{"name": null}', 422, "validation_failed"),
     ("agent-default-1", '{"paused": true}', 422, "validation_failed"),
-    ("agent-default-1", '"name"', 422, "validation_failed"),
+    ("agent-default-1", '"name"', 400, "invalid_json"),  # not an object (CONTRACT §11)
     ("agent-default-1", "not json", 400, "invalid_json"),
     ("agent-nope", '{"name": "A"}', 404, "not_found"),
     ("bad id!", '{"name": "A"}', 404, "not_found"),
@@ -748,11 +748,14 @@ def test_bad_deletes_are_refused_and_change_nothing(lc: LiveClient, data: Client
     # When the last agent, an unknown one, or one with a body is deleted
     last = lc.delete("agent-default-1")
     unknown = lc.delete("agent-nope")
-    with_body = lc.call("DELETE", "agent-default-1", raw_body='{"force": true}')
-    # Then 409, 404 and 422, and nothing changed
+    json_type = {"Content-Type": "application/json"}
+    with_body = lc.call("DELETE", "agent-default-1", raw_body='{"force": true}', headers=json_type)
+    undeclared = lc.call("DELETE", "agent-default-1", raw_body='{"force": true}')
+    # Then 409, 404 and 422 (415 for a body not declared JSON), and nothing changed
     assert (last[0], last[2]["error"]["code"]) == (409, "invariant_violation")
     assert (unknown[0], unknown[2]["error"]["code"]) == (404, "not_found")
     assert (with_body[0], with_body[2]["error"]["code"]) == (422, "validation_failed")
+    assert (undeclared[0], undeclared[2]["error"]["code"]) == (415, "unsupported_media_type")
     assert data.data() == before
 
 
@@ -761,7 +764,7 @@ def test_too_large_bodies_are_413(lc: LiveClient) -> None:
     for status, _, body in (
         lc.call("POST", raw_body=big),
         lc.call("PATCH", "agent-default-1", raw_body=big),
-        lc.call("DELETE", "agent-default-1", raw_body=big),
+        lc.call("DELETE", "agent-default-1", raw_body=big, headers={"Content-Type": "application/json"}),
     ):
         assert (status, body["error"]["code"]) == (413, "payload_too_large")
 

@@ -343,7 +343,7 @@ def test_completion_checks_the_target_kb_not_the_workspace_default(
             "unknown_mutation",
             "/type",
         ),
-        ([{"type": "dismissForSession"}], 422, "validation_failed", ""),
+        ([{"type": "dismissForSession"}], 400, "invalid_json", ""),  # not an object (CONTRACT §11)
         ({"type": "selectChannelTypes"}, 422, "validation_failed", "/channelTypes"),
         ({"type": "selectChannelTypes", "channelTypes": None}, 422, "validation_failed", "/channelTypes"),
         ({"type": "selectChannelTypes", "channelTypes": "sms"}, 422, "validation_failed", "/channelTypes"),

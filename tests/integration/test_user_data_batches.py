@@ -124,10 +124,11 @@ def test_a_batch_of_25_is_accepted_and_26_is_413(client: Client) -> None:
             "validation_failed",
             "/atomic",
         ),
-        ([{"type": "group.create", "name": "G"}], 422, "validation_failed", ""),
-        ("group.create", 422, "validation_failed", ""),
-        (42, 422, "validation_failed", ""),
-        (None, 422, "validation_failed", ""),
+        # Not a JSON object: 400 invalid_json on every route (CONTRACT §11 "Errors")
+        ([{"type": "group.create", "name": "G"}], 400, "invalid_json", ""),
+        ("group.create", 400, "invalid_json", ""),
+        (42, 400, "invalid_json", ""),
+        (None, 400, "invalid_json", ""),
     ],
 )
 def test_malformed_mutation_bodies(client: Client, body: object, status: int, code: str, path: str) -> None:

@@ -176,9 +176,11 @@ def test_keys_decode_with_or_without_base64_padding() -> None:
 def test_the_session_cookie_attributes() -> None:
     assert (
         cookies.session_cookie("t.o.k", 43200)
-        == "ciq_session=t.o.k; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=43200"
+        == "__Host-ciq_session=t.o.k; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=43200"
     )
-    assert cookies.cleared_cookie() == "ciq_session=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0"
+    assert (
+        cookies.cleared_cookie() == "__Host-ciq_session=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0"
+    )
 
 
 @pytest.mark.parametrize(
@@ -186,14 +188,14 @@ def test_the_session_cookie_attributes() -> None:
     [
         ({"Authorization": "Bearer abc"}, None, "abc"),
         ({"authorization": "bearer  abc "}, None, "abc"),
-        ({"Cookie": "ciq_session=abc"}, None, "abc"),
-        ({"cookie": 'a=1; ciq_session="abc"; b={"x":2}'}, None, "abc"),
-        ({"Cookie": "xciq_session=zzz; ciq_session=abc"}, None, "abc"),
-        ({"Cookie": "ciq_session=; ciq_session=abc"}, None, "abc"),
-        ({"Authorization": "Bearer abc", "Cookie": "ciq_session=def"}, None, "abc"),
-        ({"Authorization": "Basic dXNlcg==", "Cookie": "ciq_session=def"}, None, "def"),
-        ({"Authorization": "Bearer", "Cookie": "ciq_session=def"}, None, ""),
-        ({"Cookie": "a=1"}, {"Cookie": ["a=1", "ciq_session=abc"]}, "abc"),
+        ({"Cookie": "__Host-ciq_session=abc"}, None, "abc"),
+        ({"cookie": 'a=1; __Host-ciq_session="abc"; b={"x":2}'}, None, "abc"),
+        ({"Cookie": "xciq_session=zzz; __Host-ciq_session=abc"}, None, "abc"),
+        ({"Cookie": "__Host-ciq_session=; __Host-ciq_session=abc"}, None, "abc"),
+        ({"Authorization": "Bearer abc", "Cookie": "__Host-ciq_session=def"}, None, "abc"),
+        ({"Authorization": "Basic dXNlcg==", "Cookie": "__Host-ciq_session=def"}, None, "def"),
+        ({"Authorization": "Bearer", "Cookie": "__Host-ciq_session=def"}, None, ""),
+        ({"Cookie": "a=1"}, {"Cookie": ["a=1", "__Host-ciq_session=abc"]}, "abc"),
         ({"Cookie": "theme=dark"}, None, None),
         ({}, None, None),
         (None, None, None),

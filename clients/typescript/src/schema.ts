@@ -403,7 +403,7 @@ export interface components {
          * @description snake_case, stable: clients branch on it (docs/api/errors.md)
          * @enum {string}
          */
-        ErrorCode: "account_exists" | "account_not_found" | "agent_not_ready" | "aggregate_too_large" | "challenge_expired" | "challenge_locked" | "concurrent_modification" | "dependency_unavailable" | "forbidden" | "id_taken" | "idempotency_key_reused" | "import_refused" | "internal_error" | "invalid_code" | "invalid_json" | "invalid_request" | "invariant_violation" | "method_not_allowed" | "not_found" | "payload_too_large" | "rate_limited" | "unauthorized" | "unknown_mutation" | "validation_failed" | "version_mismatch";
+        ErrorCode: "account_exists" | "account_not_found" | "agent_not_ready" | "aggregate_too_large" | "challenge_expired" | "challenge_locked" | "concurrent_modification" | "dependency_unavailable" | "forbidden" | "id_taken" | "idempotency_key_reused" | "import_refused" | "internal_error" | "invalid_code" | "invalid_json" | "invalid_request" | "invariant_violation" | "method_not_allowed" | "not_found" | "payload_too_large" | "rate_limited" | "unauthorized" | "unknown_mutation" | "unsupported_media_type" | "validation_failed" | "verification_locked" | "version_mismatch";
         /** ErrorDetail */
         ErrorDetail: {
             /** @description JSON Pointer into the request ('' for the whole) */
@@ -1217,6 +1217,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description the body must be sent as Content-Type: application/json: `unsupported_media_type` */
+            415: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description the request does not match the schema (details carry JSON Pointers): `validation_failed` */
             422: {
                 headers: {
@@ -1518,6 +1529,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description the body must be sent as Content-Type: application/json: `unsupported_media_type` */
+            415: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description the request does not match the schema (details carry JSON Pointers): `validation_failed` */
             422: {
                 headers: {
@@ -1701,6 +1723,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description the body must be sent as Content-Type: application/json: `unsupported_media_type` */
+            415: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description the request does not match the schema (details carry JSON Pointers): `validation_failed` */
             422: {
                 headers: {
@@ -1712,7 +1745,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description too many requests: `challenge_locked`, `rate_limited` */
+            /** @description too many requests: `challenge_locked`, `rate_limited`, `verification_locked` */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -2058,6 +2091,17 @@ export interface operations {
             };
             /** @description too large: `payload_too_large` */
             413: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body must be sent as Content-Type: application/json: `unsupported_media_type` */
+            415: {
                 headers: {
                     /** @description `no-store`: answers about an account are never cached */
                     "Cache-Control"?: "no-store";
@@ -2493,6 +2537,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description the body must be sent as Content-Type: application/json: `unsupported_media_type` */
+            415: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description the request does not match the schema (details carry JSON Pointers): `idempotency_key_reused`, `validation_failed` */
             422: {
                 headers: {
@@ -2835,6 +2890,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description the body must be sent as Content-Type: application/json: `unsupported_media_type` */
+            415: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description the request does not match the schema (details carry JSON Pointers): `idempotency_key_reused`, `validation_failed` */
             422: {
                 headers: {
@@ -3140,6 +3206,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description the body must be sent as Content-Type: application/json: `unsupported_media_type` */
+            415: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description the request does not match the schema (details carry JSON Pointers): `idempotency_key_reused`, `validation_failed` */
             422: {
                 headers: {
@@ -3326,6 +3403,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description the body must be sent as Content-Type: application/json: `unsupported_media_type` */
+            415: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description the request does not match the schema (details carry JSON Pointers): `idempotency_key_reused`, `validation_failed` */
             422: {
                 headers: {
@@ -3449,6 +3537,7 @@ export const pathsApiAuthSignInPostResponses201HeadersCacheControlValues: Readon
 export const pathsApiAuthSignInPostResponses400HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-in"]["post"]["responses"]["400"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignInPostResponses404HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-in"]["post"]["responses"]["404"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignInPostResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-in"]["post"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAuthSignInPostResponses415HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-in"]["post"]["responses"]["415"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignInPostResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-in"]["post"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignInPostResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-in"]["post"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignInPostResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-in"]["post"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3470,6 +3559,7 @@ export const pathsApiAuthSignUpPostResponses201HeadersCacheControlValues: Readon
 export const pathsApiAuthSignUpPostResponses400HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-up"]["post"]["responses"]["400"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignUpPostResponses409HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-up"]["post"]["responses"]["409"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignUpPostResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-up"]["post"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAuthSignUpPostResponses415HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-up"]["post"]["responses"]["415"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignUpPostResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-up"]["post"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignUpPostResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-up"]["post"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSignUpPostResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/sign-up"]["post"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3483,6 +3573,7 @@ export const pathsApiAuthVerifyPostResponses404HeadersCacheControlValues: Readon
 export const pathsApiAuthVerifyPostResponses409HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/verify"]["post"]["responses"]["409"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthVerifyPostResponses410HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/verify"]["post"]["responses"]["410"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthVerifyPostResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/verify"]["post"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAuthVerifyPostResponses415HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/verify"]["post"]["responses"]["415"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthVerifyPostResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/verify"]["post"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthVerifyPostResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/verify"]["post"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthVerifyPostResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/verify"]["post"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3511,6 +3602,7 @@ export const pathsApiLiveAgentsPostResponses404HeadersCacheControlValues: Readon
 export const pathsApiLiveAgentsPostResponses409HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["409"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsPostResponses412HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["412"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsPostResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveAgentsPostResponses415HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["415"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsPostResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsPostResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsPostResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents"]["post"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3543,6 +3635,7 @@ export const pathsApiLiveAgentsAgentIdPatchResponses404HeadersCacheControlValues
 export const pathsApiLiveAgentsAgentIdPatchResponses409HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["409"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdPatchResponses412HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["412"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdPatchResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveAgentsAgentIdPatchResponses415HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["415"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdPatchResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdPatchResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdPatchResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3569,6 +3662,7 @@ export const pathsApiSetupStatusPatchResponses404HeadersCacheControlValues: Read
 export const pathsApiSetupStatusPatchResponses409HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["409"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusPatchResponses412HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["412"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusPatchResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiSetupStatusPatchResponses415HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["415"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusPatchResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusPatchResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusPatchResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["patch"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3593,6 +3687,7 @@ export const pathsApiUserDataPutResponses403HeadersCacheControlValues: ReadonlyA
 export const pathsApiUserDataPutResponses409HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["409"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPutResponses412HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["412"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPutResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiUserDataPutResponses415HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["415"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPutResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPutResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPutResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["put"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3608,6 +3703,7 @@ export const pathsApiUserDataPostResponses404HeadersCacheControlValues: Readonly
 export const pathsApiUserDataPostResponses409HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["409"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPostResponses412HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["412"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPostResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiUserDataPostResponses415HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["415"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPostResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPostResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataPostResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["post"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -3629,7 +3725,7 @@ export const connectionDeleteTypeValues: ReadonlyArray<FlattenedDeepRequired<com
 export const connectionUpdateTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConnectionUpdate"]["type"]> = ["connection.update"];
 export const connectionUpdateStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConnectionUpdate"]["state"]> = ["pending", "connected", "degraded"];
 export const dismissForSessionTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DismissForSession"]["type"]> = ["dismissForSession"];
-export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["account_exists", "account_not_found", "agent_not_ready", "aggregate_too_large", "challenge_expired", "challenge_locked", "concurrent_modification", "dependency_unavailable", "forbidden", "id_taken", "idempotency_key_reused", "import_refused", "internal_error", "invalid_code", "invalid_json", "invalid_request", "invariant_violation", "method_not_allowed", "not_found", "payload_too_large", "rate_limited", "unauthorized", "unknown_mutation", "validation_failed", "version_mismatch"];
+export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["account_exists", "account_not_found", "agent_not_ready", "aggregate_too_large", "challenge_expired", "challenge_locked", "concurrent_modification", "dependency_unavailable", "forbidden", "id_taken", "idempotency_key_reused", "import_refused", "internal_error", "invalid_code", "invalid_json", "invalid_request", "invariant_violation", "method_not_allowed", "not_found", "payload_too_large", "rate_limited", "unauthorized", "unknown_mutation", "unsupported_media_type", "validation_failed", "verification_locked", "version_mismatch"];
 export const familyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Family"]> = ["social-comments", "review-platforms", "facebook-messenger", "web-chat", "whatsapp", "sms"];
 export const groupCreateTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["GroupCreate"]["type"]> = ["group.create"];
 export const groupDeleteTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["GroupDelete"]["type"]> = ["group.delete"];

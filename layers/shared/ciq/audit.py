@@ -33,6 +33,7 @@ class AuditEvent(StrEnum):
     SIGN_IN_SUCCEEDED = "auth.sign_in.success"
     SIGN_IN_FAILED = "auth.sign_in.failure"
     SIGNED_OUT = "auth.sign_out"
+    VERIFICATION_LOCKED = "auth.verification.locked"
     WORKSPACE_CREATED = "workspace.created"
     KB_CREATED = "kb.created"
     KB_UPDATED = "kb.updated"
@@ -80,6 +81,18 @@ def sign_in_refused(step: str, reason: str) -> None:
     caller is not known (and naming the account of an email would be enumeration in the logs)."""
     metrics.record(metrics.Event.SIGN_IN_FAILED)
     emit(AuditEvent.SIGN_IN_FAILED, step=step, reason=reason)
+
+
+def verification_locked(user_id: str | None, failures: int, lock_seconds: int) -> None:
+    """A failed verify that locked its email's verification. `userId` for a sign-in challenge (the
+    account under attack), none for a sign-up (no account yet); never the email or its hash."""
+    metrics.record(metrics.Event.VERIFICATION_LOCKED)
+    emit(
+        AuditEvent.VERIFICATION_LOCKED,
+        userId=user_id,
+        failures=str(failures),
+        lockSeconds=str(lock_seconds),
+    )
 
 
 def signed_out(user_id: str, session_id: str) -> None:

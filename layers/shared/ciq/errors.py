@@ -117,6 +117,10 @@ class AggregateTooLarge(AppError):
     status, code = 413, "aggregate_too_large"
 
 
+class UnsupportedMediaType(AppError):
+    status, code = 415, "unsupported_media_type"
+
+
 class ValidationFailed(AppError):
     status, code = 422, "validation_failed"
 
@@ -131,6 +135,10 @@ class RateLimited(AppError):
 
 class ChallengeLocked(AppError):
     status, code = 429, "challenge_locked"
+
+
+class VerificationLocked(AppError):
+    status, code = 429, "verification_locked"
 
 
 class DependencyUnavailable(AppError):

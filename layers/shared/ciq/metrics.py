@@ -44,6 +44,7 @@ class Event(StrEnum):
     DATA_IMPORTED = "DataImported"
     SESSION_REFUSED = "SessionRefused"
     AUTHORIZER_FAILURE = "AuthorizerFailure"
+    VERIFICATION_LOCKED = "VerificationLocked"
 
 
 _metrics = Metrics()

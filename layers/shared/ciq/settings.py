@@ -28,6 +28,15 @@ class Settings(BaseModel):
     cors_allow_origins: tuple[str, ...] = Field((), alias="CORS_ALLOW_ORIGINS")
     session_ttl_seconds: int = Field(12 * 3600, alias="SESSION_TTL_SECONDS", ge=60, le=7 * 24 * 3600)
     write_retry_seconds: float = Field(3.0, alias="WRITE_RETRY_SECONDS", ge=0, le=20)
+    # Sign-up, sign-in and verify requests per source address per 15-minute window (ciq.auth.rate).
+    source_address_auth_limit: int = Field(
+        100, alias="SOURCE_ADDRESS_AUTH_LIMIT", ge=1, le=100_000_000
+    )
+    # Challenges one source address may request for one email per window: fewer than the email's
+    # own 5, so one address cannot spend a victim's whole quota.
+    source_address_email_challenge_limit: int = Field(
+        3, alias="SOURCE_ADDRESS_EMAIL_CHALLENGE_LIMIT", ge=1, le=100_000_000
+    )
     # The external live-agents service (docs/api/live-agents.md); an empty URL is store mode.
     live_agents_api_url: str = Field("", alias="LIVE_AGENTS_API_URL", max_length=2048)
     live_agents_api_key_param: str = Field("", alias="LIVE_AGENTS_API_KEY_PARAM", max_length=2048)

@@ -2,16 +2,23 @@
 
 A Bearer header wins over the cookie (CONTRACT §9 "Sessions"). The Cookie header is split by hand
 rather than with `http.cookies.SimpleCookie`, which stops at the first cookie it dislikes (other apps
-on the same site set JSON-ish values) and would then hide ours."""
+on the same site set JSON-ish values) and would then hide ours.
+
+The `__Host-` prefix (CONTRACT §11) makes a browser accept the cookie only with Secure, Path=/ and no
+Domain, so a sibling subdomain cannot plant one for the API's host. A request that still carries
+two session cookies (one planted some other way) is refused: which one the server should trust is
+exactly what an attacker would like to choose."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ciq.errors import Unauthorized
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-COOKIE_NAME = "ciq_session"
+COOKIE_NAME = "__Host-ciq_session"
 _ATTRIBUTES = "Path=/; HttpOnly; Secure; SameSite=Lax"
 
 
@@ -27,11 +34,25 @@ def request_token(
     headers: Mapping[str, str | None] | None,
     multi_value_headers: Mapping[str, Iterable[str | None] | None] | None = None,
 ) -> str | None:
-    """The session token of a request: `Authorization: Bearer <t>` if present, else the cookie."""
+    """The session token of a request: `Authorization: Bearer <t>` if present, else the cookie.
+    Unauthorized when the request carries more than one session cookie, Bearer or not."""
+    cookies = _cookies(_values(headers, multi_value_headers, "cookie"))
+    if len(cookies) > 1:
+        raise Unauthorized("the request carries more than one session cookie")
     bearer = _bearer(_values(headers, multi_value_headers, "authorization"))
     if bearer is not None:
         return bearer
-    return _cookie(_values(headers, multi_value_headers, "cookie"))
+    return cookies[0] if cookies else None
+
+
+def cookie_authenticates(
+    headers: Mapping[str, str | None] | None,
+    multi_value_headers: Mapping[str, Iterable[str | None] | None] | None = None,
+) -> bool:
+    """True when the session cookie, not a Bearer header, is what a request authenticates with."""
+    if _bearer(_values(headers, multi_value_headers, "authorization")) is not None:
+        return False
+    return bool(_cookies(_values(headers, multi_value_headers, "cookie")))
 
 
 def _values(
@@ -56,12 +77,14 @@ def _bearer(values: list[str]) -> str | None:
     return None
 
 
-def _cookie(values: list[str]) -> str | None:
+def _cookies(values: list[str]) -> list[str]:
+    """Every non-empty session cookie of the request (normally none or one)."""
+    tokens = []
     for value in values:
         for pair in value.split(";"):
             name, sep, content = pair.strip().partition("=")
             if sep and name.strip() == COOKIE_NAME:
                 token = content.strip().strip('"')
                 if token:
-                    return token
-    return None
+                    tokens.append(token)
+    return tokens

@@ -11,6 +11,11 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def source_hash(pepper: bytes, address: str) -> str:
+    """A source address as stored in a key: keyed hash, so the table holds no IP address."""
+    return hmac.new(pepper, f"addr:{address}".encode(), hashlib.sha256).hexdigest()
+
+
 def email_hash(pepper: bytes, email: str) -> str:
     """HMAC-SHA256 of the normalized email, hex. Keyed, so the hash of a guessed email cannot be
     computed (and matched against the table) without the pepper."""

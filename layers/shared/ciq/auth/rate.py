@@ -1,5 +1,6 @@
 """Per-email limit on new challenges: a sliding window of the times challenges were issued
-(CONTRACT §9 "Rate limits"). Pure: the store keeps the window, the service writes it back."""
+(CONTRACT §9 "Rate limits"). Per-source-address limit on challenges and verifications: a fixed
+window counted atomically (CONTRACT §11). Pure: the store keeps the counts, the service decides."""
 
 from __future__ import annotations
 
@@ -8,6 +9,21 @@ from dataclasses import dataclass
 
 CHALLENGES_PER_WINDOW = 5
 WINDOW_SECONDS = 15 * 60
+ADDRESS_WINDOW_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True)
+class AddressWindow:
+    """The fixed window a request falls in: its start (epoch seconds, part of the counter's key)
+    and the seconds until it ends (the Retry-After of a refusal)."""
+
+    start: int
+    seconds_left: int
+
+
+def address_window(now_seconds: int) -> AddressWindow:
+    start = now_seconds - now_seconds % ADDRESS_WINDOW_SECONDS
+    return AddressWindow(start=start, seconds_left=start + ADDRESS_WINDOW_SECONDS - now_seconds)
 
 
 @dataclass(frozen=True)

@@ -2,17 +2,24 @@
 
 Header `{"alg": "HS256", "kid": <active key id>, "typ": "JWT"}`; claims `sub` (userId), `sid`
 (sessionId), `iat` and `exp` (epoch seconds). Verification accepts HS256 only and only a `kid` that
-is still in the secret's keys, so removing a key retires every token it signed. Expiry is checked
-against `ciq.auth.clock`, the clock of the whole auth flow (PyJWT's own time checks are off)."""
+is still in the secret's keys, so removing a key retires every token it signed. Times are checked
+against `ciq.auth.clock`, the clock of the whole auth flow (PyJWT's own time checks are off): `exp`,
+`iat` and an optional `nbf` must be integers (JSON numbers without a fraction, not strings or
+booleans), `iat` and `nbf` not later than now plus CLOCK_SKEW_SECONDS. A token has one spelling:
+three unpadded base64url segments whose decoding re-encodes to the same text, so no padded or
+spare-bit variant of a token passes as another string."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import jwt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -24,6 +31,10 @@ REQUIRED_CLAIMS = ("sub", "sid", "iat", "exp")
 # userId and sessionId are secrets.token_urlsafe values; anything else is not one of ours.
 OPAQUE_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 MAX_TOKEN_CHARS = 4096
+# Instances' clocks agree to milliseconds; a token's whole-second iat may still be read a moment
+# "early" by another instance.
+CLOCK_SKEW_SECONDS = 5
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class InvalidToken(Exception):
@@ -42,8 +53,9 @@ class Claims(BaseModel):
 
     sub: OpaqueId
     sid: OpaqueId
-    iat: int
-    exp: int
+    iat: StrictInt
+    exp: StrictInt
+    nbf: StrictInt | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,7 @@ def issue(
 
 def verify(token: str, secret: AuthSecret, now: datetime) -> Claims:
     """The token's claims when it is well formed, signed by a current key and not expired."""
-    if not token or len(token) > MAX_TOKEN_CHARS:
+    if not token or len(token) > MAX_TOKEN_CHARS or not _canonical(token):
         raise InvalidToken("malformed")
     try:
         header = jwt.get_unverified_header(token)
@@ -99,8 +111,26 @@ def verify(token: str, secret: AuthSecret, now: datetime) -> Claims:
         raise InvalidToken("signature") from None
     except (jwt.PyJWTError, ValidationError):
         raise InvalidToken("claims") from None
-    if claims.iat > claims.exp:
+    now_seconds = int(now.timestamp())
+    if claims.iat > claims.exp or claims.iat > now_seconds + CLOCK_SKEW_SECONDS:
         raise InvalidToken("claims")
-    if claims.exp <= int(now.timestamp()):
+    if claims.nbf is not None and claims.nbf > now_seconds + CLOCK_SKEW_SECONDS:
+        raise InvalidToken("claims")
+    if claims.exp <= now_seconds:
         raise InvalidToken("expired")
     return claims
+
+
+def _canonical(token: str) -> bool:
+    """Three base64url segments, unpadded, each the one encoding of its bytes."""
+    segments = token.split(".")
+    if len(segments) != 3 or not all(_SEGMENT.fullmatch(s) for s in segments):
+        return False
+    for segment in segments:
+        try:
+            raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        except (binascii.Error, ValueError):
+            return False
+        if base64.urlsafe_b64encode(raw).decode().rstrip("=") != segment:
+            return False
+    return True

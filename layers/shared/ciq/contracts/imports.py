@@ -37,7 +37,11 @@ class _Lenient(BaseModel):
             return None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        try:
+            in_utc = parsed.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+            return None
+        return in_utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ImportGroup(_Lenient):

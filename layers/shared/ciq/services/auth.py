@@ -13,9 +13,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ciq import audit
-from ciq.auth import clock, rate, tokens
+from ciq.auth import clock, lockout, rate, tokens
 from ciq.auth.codes import code_digest, code_matches, new_code
-from ciq.auth.emails import email_hash
+from ciq.auth.emails import email_hash, source_hash
 from ciq.auth.models import ChallengeStarted, SessionOpened, SessionView
 from ciq.auth.secret import load_auth_secret
 from ciq.auth.sender import Purpose, sender_for
@@ -32,6 +32,7 @@ from ciq.errors import (
     NotFound,
     RateLimited,
     Unauthorized,
+    VerificationLocked,
 )
 from ciq.settings import get_settings
 from ciq.store import auth_store, user_store
@@ -52,27 +53,34 @@ MAX_ATTEMPTS = 5
 # CHALLENGES_PER_WINDOW losses the window is full and the next read refuses properly.
 RATE_WRITE_TRIES = rate.CHALLENGES_PER_WINDOW + 2
 COMMIT_TRIES = 3
+# Each lost race on the failure count means another guess was counted; past the lock threshold the
+# next read refuses, so this many tries always end in a count or a refusal.
+FAILURE_WRITE_TRIES = lockout.FAILURES_BEFORE_LOCK + 5
 
 # -- challenges -------------------------------------------------------------------------------------
 
 
-def start_sign_up(request: SignUpRequest) -> ChallengeStarted:
+def start_sign_up(request: SignUpRequest, source_ip: str | None = None) -> ChallengeStarted:
     """409 account_exists when the email already has an account."""
     secret = load_auth_secret()
+    _admit_source(secret, source_ip)
     email_key = email_hash(secret.pepper, request.email)
     if auth_store.user_id_for_email(email_key) is not None:
         raise AccountExists("an account with this email already exists; sign in instead")
     pending = request.model_dump(by_alias=True)
+    _admit_source(secret, source_ip, for_email=email_key)
     return _issue_challenge(secret, "sign-up", request.email, email_key, sign_up=pending)
 
 
-def start_sign_in(request: SignInRequest) -> ChallengeStarted:
+def start_sign_in(request: SignInRequest, source_ip: str | None = None) -> ChallengeStarted:
     """404 account_not_found when no account has this email (the product's documented behaviour)."""
     secret = load_auth_secret()
+    _admit_source(secret, source_ip)
     email_key = email_hash(secret.pepper, request.email)
     user_id = auth_store.user_id_for_email(email_key)
     if user_id is None:
         raise AccountNotFound("no account has this email; sign up first")
+    _admit_source(secret, source_ip, for_email=email_key)
     return _issue_challenge(secret, "sign-in", request.email, email_key, user_id=user_id)
 
 
@@ -106,6 +114,29 @@ def _issue_challenge(
     )
     sender_for(settings).send_code(email, code, purpose)
     return ChallengeStarted(challenge_id=challenge_id, expires_at=clock.iso(expires_at))
+
+
+def _admit_source(secret: AuthSecret, source_ip: str | None, *, for_email: str | None = None) -> None:
+    """429 rate_limited (with Retry-After) past SOURCE_ADDRESS_AUTH_LIMIT sign-up, sign-in and
+    verify requests from one source address in a 15-minute window; with `for_email`, past
+    SOURCE_ADDRESS_EMAIL_CHALLENGE_LIMIT challenges of that email from that address, so one address
+    cannot spend a victim's per-email quota alone. Without an address (not API Gateway) there is
+    nothing to count."""
+    if not source_ip:
+        return
+    settings = get_settings()
+    window = rate.address_window(clock.epoch_seconds(clock.now()))
+    ttl = window.start + rate.ADDRESS_WINDOW_SECONDS + 60
+    subject, limit = source_ip, settings.source_address_auth_limit
+    if for_email is not None:
+        subject, limit = f"{source_ip} {for_email}", settings.source_address_email_challenge_limit
+    count = auth_store.count_address_request(source_hash(secret.pepper, subject), window.start, ttl)
+    if count > limit:
+        what = "codes for this email" if for_email is not None else "sign-in requests"
+        raise RateLimited(
+            f"too many {what} from this address; retry in {window.seconds_left} s",
+            headers={"Retry-After": str(window.seconds_left)},
+        )
 
 
 def _admit_challenge(email_key: str, now: datetime) -> None:
@@ -143,23 +174,63 @@ class _Verified:
     now: datetime
 
 
-def verify(request: VerifyRequest) -> SessionOpened:
+def verify(request: VerifyRequest, source_ip: str | None = None) -> SessionOpened:
     """Spends the challenge and opens a session (creating the account first for a sign-up)."""
     settings = get_settings()
     secret = load_auth_secret()
+    _admit_source(secret, source_ip)
     challenge = auth_store.get_challenge(request.challenge_id)
     if challenge is None or challenge.purpose not in ("sign-up", "sign-in"):
         raise _challenge_not_found()
     now = clock.now()
     if now >= clock.parse_iso(challenge.expires_at):
         raise ChallengeExpired("this code has expired; request a new one")
+    _refuse_while_locked(auth_store.get_verify_failures(challenge.email_hash), now)
     _count_attempt(challenge.challenge_id)
+    failures = _count_failure(challenge, now)  # counted before the check: a guess in flight counts
     if not code_matches(secret.pepper, challenge.challenge_id, request.code, challenge.code_digest):
+        if locked_for := lockout.lock_seconds(failures):
+            audit.verification_locked(challenge.user_id, failures, locked_for)
         raise InvalidCode("the code is not correct")
+    auth_store.clear_verify_failures(challenge.email_hash)  # a success resets the count
     verified = _Verified(settings, secret, challenge, now)
     if challenge.purpose == "sign-up":
         return _open_new_account(verified)
     return _open_existing_account(verified)
+
+
+def _refuse_while_locked(record: auth_store.VerifyFailures, now: datetime) -> None:
+    """429 verification_locked (with Retry-After) while the email's verification is locked."""
+    now_ms = clock.epoch_millis(now)
+    if record.locked_until_ms > now_ms:
+        wait = lockout.retry_after(record.locked_until_ms, now_ms)
+        raise VerificationLocked(
+            f"too many wrong codes for this account; verification is locked for {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+def _count_failure(challenge: auth_store.ChallengeRecord, now: datetime) -> int:
+    """Counts this verify as a failure of the email, and locks verification when the count reaches
+    the threshold, before the code is checked (the caller clears it on success). Conditional on the
+    count read, so parallel guesses each count once and none slips past a lock another one set.
+    Returns the count, this attempt included."""
+    now_ms = clock.epoch_millis(now)
+    for _ in range(FAILURE_WRITE_TRIES):
+        record = auth_store.get_verify_failures(challenge.email_hash)
+        _refuse_while_locked(record, now)
+        failures = record.failures + 1
+        lock_ms = lockout.lock_seconds(failures) * 1000
+        locked_until = now_ms + lock_ms if lock_ms else record.locked_until_ms
+        ttl = (max(locked_until, now_ms) // 1000) + lockout.FORGET_AFTER_SECONDS
+        try:
+            auth_store.put_verify_failures(challenge.email_hash, failures, locked_until, record.version, ttl)
+        except ConditionFailed:
+            continue  # another guess for this email was counted first: read the count again
+        return failures
+    raise ConcurrentModification(
+        "too many concurrent verifications for this account; retry shortly", headers={"Retry-After": "1"}
+    )
 
 
 def _count_attempt(challenge_id: str) -> None:

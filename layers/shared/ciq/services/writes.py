@@ -2,7 +2,12 @@
 
 load -> hydrate -> apply the change -> check invariants -> conditional transaction, with the
 idempotency record in the same transaction; on a lost race, reload and re-apply the intent (jittered
-backoff) or answer 412 when the client pinned a version with If-Match."""
+backoff) or answer 412 when the client pinned a version with If-Match.
+
+Every attempt carries a fresh commit token, stored on the root. A failure after the transaction may
+have been sent (a lost reply surfacing as 503, or as a version conflict when botocore resent a
+request that had committed) is an unknown outcome: the root's token is read before anything is
+re-applied or refused, and when it is this attempt's, the write landed and is answered as such."""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ import hashlib
 import json
 import logging
 import random
+import re
+import secrets
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,6 +27,7 @@ from ciq.domain.hydrate import hydrate
 from ciq.domain.invariants import check_invariants
 from ciq.errors import (
     ConcurrentModification,
+    DependencyUnavailable,
     IdempotencyKeyReused,
     Unauthorized,
     VersionMismatch,
@@ -36,6 +44,7 @@ if TYPE_CHECKING:
     from ciq.domain.account import Account
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+_VERSION = re.compile(r"[0-9]{1,18}")
 _log = logging.getLogger(__name__)
 
 
@@ -69,11 +78,12 @@ def idempotency_request(key: str | None, method: str, path: str, payload: Any) -
 
 
 def parse_if_match(value: str | None) -> int | None:
-    """`"7"`, `W/"7"` or `7` pin version 7; `*` pins nothing."""
+    """`"7"`, `W/"7"` or `7` pin version 7; `*` pins nothing. ASCII digits only (`str.isdigit`
+    accepts "²", which int() refuses), and no more than a version can have."""
     if value is None or value.strip() == "*":
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not _VERSION.fullmatch(text):
         raise VersionMismatch('If-Match must be an ETag this API returned, such as "7"')
     return int(text)
 
@@ -126,10 +136,17 @@ def run_write(
             for req in (idem, replaces)
             if req is not None
         ]
+        outcome, token = Outcome(status, body, version), secrets.token_urlsafe(16)
         try:
-            user_store.save(snapshot, account, items)
-            return Outcome(status, body, version)
+            user_store.save(snapshot, account, items, commit_token=token)
+            return outcome
+        except DependencyUnavailable:
+            if user_store.committed(user_id, token):  # the reply was lost, not the write
+                return outcome
+            raise
         except VersionConflict:
+            if user_store.committed(user_id, token):  # a resent request met its own commit
+                return outcome
             if if_match is not None:
                 raise _mismatch(None) from None
             if time.monotonic() >= deadline:

@@ -2,9 +2,13 @@
 with its kind as the sort key:
 
 - `EMAIL#<emailHash>` / `EMAIL`: {userId, createdAt}, the email's owner; written with the user's root.
+- `EMAIL#<emailHash>` / `VERIFY`: {failures, lockedUntil (epoch ms), v, ttl}, consecutive failed
+  verifications of the email (sign-up and sign-in alike) and the lock they set.
 - `CHALLENGE#<id>` / `CHALLENGE`: {purpose, emailHash, codeDigest, expiresAt, attempts, ttl, and
   userId for a sign-in or signUp (the fields to create) for a sign-up}.
 - `RATE#<emailHash>` / `RATE`: {stamps (epoch ms), v, ttl}, the window of recently issued challenges.
+- `ADDR#<sourceHash>#<windowStart>` / `ADDR`: {count, ttl}, auth requests of one source address in
+  one fixed window.
 
 and under the user, `USER#<userId>` / `S#<sessionId>`: {createdAt, expiresAt, ttl}, one session.
 
@@ -31,7 +35,7 @@ if TYPE_CHECKING:
 
     from ciq.contracts.entities import Profile
 
-EMAIL_SK, CHALLENGE_SK, RATE_SK = "EMAIL", "CHALLENGE", "RATE"
+EMAIL_SK, CHALLENGE_SK, RATE_SK, VERIFY_SK, ADDRESS_SK = "EMAIL", "CHALLENGE", "RATE", "VERIFY", "ADDR"
 
 
 def _email_key(email_hash: str) -> dict[str, Any]:
@@ -44,6 +48,10 @@ def _challenge_key(challenge_id: str) -> dict[str, Any]:
 
 def _rate_key(email_hash: str) -> dict[str, Any]:
     return {"pk": {"S": keys.rate_pk(email_hash)}, "sk": {"S": RATE_SK}}
+
+
+def _verify_key(email_hash: str) -> dict[str, Any]:
+    return {"pk": {"S": keys.email_pk(email_hash)}, "sk": {"S": VERIFY_SK}}
 
 
 def _session_key(user_id: str, session_id: str) -> dict[str, Any]:
@@ -223,6 +231,76 @@ def put_rate_window(email_hash: str, stamps: list[int], read_version: int, ttl: 
         },
         **condition,
     )
+
+
+# -- source address window -------------------------------------------------------------------------
+
+
+def count_address_request(source_hash: str, window_start: int, ttl: int) -> int:
+    """Adds one request to the address's window and returns the window's count, this one included
+    (one atomic update: parallel requests each get their own count)."""
+    updated = call(
+        "update_item",
+        TableName=table(),
+        Key={"pk": {"S": keys.address_pk(source_hash, window_start)}, "sk": {"S": ADDRESS_SK}},
+        UpdateExpression="ADD #count :one SET #ttl = :ttl",
+        ExpressionAttributeNames={"#count": "count", "#ttl": "ttl"},
+        ExpressionAttributeValues={":one": {"N": "1"}, ":ttl": {"N": str(ttl)}},
+        ReturnValues="UPDATED_NEW",
+    )
+    return int(updated["Attributes"]["count"]["N"])
+
+
+# -- verification failures ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyFailures:
+    failures: int
+    locked_until_ms: int  # 0: never locked
+    version: int  # 0: no item yet
+
+
+def get_verify_failures(email_hash: str) -> VerifyFailures:
+    item = _get(_verify_key(email_hash))
+    if item is None:
+        return VerifyFailures(failures=0, locked_until_ms=0, version=0)
+    return VerifyFailures(
+        failures=int(item["failures"]["N"]),
+        locked_until_ms=int(item["lockedUntil"]["N"]),
+        version=int(item["v"]["N"]),
+    )
+
+
+def put_verify_failures(
+    email_hash: str, failures: int, locked_until_ms: int, read_version: int, ttl: int
+) -> None:
+    """Replaces the count only if nobody wrote it since `read_version` was read (ConditionFailed
+    otherwise), so parallel guesses each count once."""
+    condition: dict[str, Any] = (
+        {"ConditionExpression": "attribute_not_exists(pk)"}
+        if read_version == 0
+        else {
+            "ConditionExpression": "v = :read",
+            "ExpressionAttributeValues": {":read": {"N": str(read_version)}},
+        }
+    )
+    call(
+        "put_item",
+        TableName=table(),
+        Item={
+            **_verify_key(email_hash),
+            "failures": {"N": str(failures)},
+            "lockedUntil": {"N": str(locked_until_ms)},
+            "v": {"N": str(read_version + 1)},
+            "ttl": {"N": str(ttl)},
+        },
+        **condition,
+    )
+
+
+def clear_verify_failures(email_hash: str) -> None:
+    call("delete_item", TableName=table(), Key=_verify_key(email_hash))
 
 
 # -- sessions ---------------------------------------------------------------------------------------

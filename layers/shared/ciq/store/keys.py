@@ -38,3 +38,7 @@ def challenge_pk(challenge_id: str) -> str:
 
 def rate_pk(email_hash: str) -> str:
     return f"RATE#{email_hash}"
+
+
+def address_pk(source_hash: str, window_start: int) -> str:
+    return f"ADDR#{source_hash}#{window_start}"

@@ -1,7 +1,11 @@
 """The user store: one account = a root item plus one item per workspace, under the user's partition.
 
 Reads are one (paged) Query. Writes are one transaction: the root, conditioned on the version that
-was read, plus only the workspace items that changed. See docs/architecture/persistence-model.md."""
+was read, plus only the workspace items that changed. See docs/architecture/persistence-model.md.
+
+A write may carry a commit token, stored on the root (`ct`): when the transaction's reply is lost
+(a timeout, or botocore resending a request that had committed, which then fails its own
+condition), `committed` tells whether that very write landed, on any engine."""
 
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ class Snapshot:
     version: int
     workspace_versions: dict[str, int] = field(default_factory=dict)
     fingerprints: dict[str, bytes] = field(default_factory=dict)
+    commit_token: str | None = None  # of the write that stored this version, when it had one
 
 
 def load(user_id: str) -> Snapshot | None:
@@ -103,6 +108,7 @@ def _read(user_id: str) -> Snapshot | object | None:
         version=int(root_item["version"]["N"]),
         workspace_versions=dict(root.workspace_versions),
         fingerprints=fingerprints,
+        commit_token=(root_item.get("ct") or {}).get("S"),
     )
 
 
@@ -110,10 +116,13 @@ def save(
     snapshot: Snapshot | None,
     account: Account,
     extra_items: Sequence[TransactWriteItemTypeDef] = (),
+    *,
+    commit_token: str | None = None,
 ) -> int:
     """Writes `account` over `snapshot` (None: the user has no root item yet) and returns the new
     version. Raises VersionConflict when another write came first, and ConditionFailed(i + 1) when
-    the condition of `extra_items[i]` failed (the root is item 0 of the transaction)."""
+    the condition of `extra_items[i]` failed (the root is item 0 of the transaction). With a
+    `commit_token`, `committed(user_id, commit_token)` later says whether this write landed."""
     version = (snapshot.version if snapshot else 0) + 1
     old_versions = snapshot.workspace_versions if snapshot else {}
     old_fingerprints = snapshot.fingerprints if snapshot else {}
@@ -157,6 +166,7 @@ def save(
                 "sk": {"S": keys.ROOT_SK},
                 "version": {"N": str(version)},
                 **encode_body(root, "account"),
+                **({"ct": {"S": commit_token}} if commit_token else {}),
             },
             "ConditionExpression": "attribute_not_exists(pk)",
         }
@@ -166,6 +176,19 @@ def save(
         root_put["Put"]["ExpressionAttributeValues"] = {":expected": {"N": str(snapshot.version)}}
     transact([root_put, *extra_items, *writes])
     return version
+
+
+def committed(user_id: str, commit_token: str) -> bool:
+    """Whether the write that carried `commit_token` is the one stored now (a strongly consistent
+    read of the root's token alone). Raises DependencyUnavailable when the store cannot say."""
+    item = call(
+        "get_item",
+        TableName=table(),
+        Key={"pk": {"S": keys.user_pk(user_id)}, "sk": {"S": keys.ROOT_SK}},
+        ConsistentRead=True,
+        ProjectionExpression="ct",
+    ).get("Item")
+    return bool(item) and (item.get("ct") or {}).get("S") == commit_token
 
 
 def new_user_item(account: Account) -> TransactWriteItemTypeDef:

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from ciq.errors import AppError, MethodNotAllowed, NotFound
 from ciq.settings import get_settings
+from ciq.web import csrf
 from ciq.web.cors import cors_headers, preflight_headers
 from ciq.web.errors import error_response, internal_error_response, validation_response
 
@@ -28,12 +29,21 @@ if TYPE_CHECKING:
 
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from ciq.services.writes import Outcome
 
 GZIP_THRESHOLD_BYTES = 1024 * 1024
 JSON = "application/json"
+# On every answer of every function (and, in template.yaml, of API Gateway's own answers): no
+# content sniffing, HTTPS only for a year, and nothing cached, since every answer is about one
+# caller's session or data.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "Cache-Control": "no-store",
+}
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,7 @@ class Api:
         self.logger = logger
         self.methods: dict[str, set[str]] = defaultdict(set)
         self._install_error_handlers()
+        self.resolver.use(middlewares=[self._refuse_forgeable_writes])
 
     def route(
         self,
@@ -125,6 +136,7 @@ class Api:
         headers = response.setdefault("headers", {}) or {}
         response["headers"] = headers
         headers.update(self._cors(origin))
+        headers.update(SECURITY_HEADERS)
         return _maybe_gzip(response, _header(event, "accept-encoding"))
 
     def _cors(self, origin: str | None) -> dict[str, str]:
@@ -139,7 +151,22 @@ class Api:
             headers = preflight_headers(origin, sorted(allowed | {"OPTIONS"}), get_settings())
         except AppError:
             headers = {}
-        return {"statusCode": 204, "headers": headers, "body": "", "isBase64Encoded": False}
+        return {
+            "statusCode": 204,
+            "headers": {**headers, **SECURITY_HEADERS},
+            "body": "",
+            "isBase64Encoded": False,
+        }
+
+    def _refuse_forgeable_writes(
+        self, app: APIGatewayRestResolver, next_middleware: NextMiddleware
+    ) -> Response[str]:
+        """Every route of every function: a write a browser may have forged never reaches the
+        handler. An unknown route or method is left to its 404/405."""
+        event = app.current_event.raw_event
+        if str(event.get("httpMethod", "")).upper() in self.methods.get(str(event.get("resource", "")), ()):
+            csrf.check_request(event, get_settings())
+        return next_middleware(app)
 
     def _install_error_handlers(self) -> None:
         resolver, logger = self.resolver, self.logger

@@ -20,7 +20,7 @@ def origin_allowed(origin: str, allow_list: tuple[str, ...]) -> bool:
         if entry.endswith(":*"):
             base = entry[:-1]
             port = origin[len(base) :]
-            if origin.startswith(base) and port.isdigit():
+            if origin.startswith(base) and port.isascii() and port.isdigit():
                 return True
     return False
 

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ciq.errors import InvalidJson, PayloadTooLarge, Unauthorized
+from ciq.errors import Detail, InvalidJson, PayloadTooLarge, Unauthorized
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,13 @@ def identity(event: dict[str, Any]) -> Identity:
     if not isinstance(user_id, str) or not user_id or not isinstance(session_id, str) or not session_id:
         raise Unauthorized("a valid session is required")
     return Identity(user_id=user_id, session_id=session_id)
+
+
+def source_ip(event: dict[str, Any]) -> str | None:
+    """The caller's address as API Gateway saw it (`requestContext.identity.sourceIp`), never a
+    client-supplied header such as X-Forwarded-For."""
+    address = ((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp")
+    return address if isinstance(address, str) and address else None
 
 
 def header(event: dict[str, Any], name: str) -> str | None:
@@ -59,17 +66,28 @@ def json_body(event: dict[str, Any], limit: int) -> Any:
     if not data.strip():
         raise InvalidJson("the request body is empty; a JSON object is expected")
     try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        # RecursionError: a body nested deeper than the parser's stack is bad input, not a 500.
+        return json.loads(data, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as error:
+        # ValueError covers syntax errors, non-UTF-8 bytes, NaN/Infinity and integers over Python's
+        # 4,300-digit conversion limit; RecursionError a body nested deeper than the parser's stack.
+        # All are bad input, never a 500.
         raise InvalidJson(f"the request body is not valid JSON ({_reason(error)})") from error
 
 
 def json_object(event: dict[str, Any], limit: int) -> dict[str, Any]:
     body = json_body(event, limit)
     if not isinstance(body, dict):
-        raise InvalidJson("the request body must be a JSON object")
+        message = "the request body must be a JSON object"
+        raise InvalidJson(message, [Detail("", "type", message)])
     return body
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON value")
+
+
+class _NotJson(ValueError):
+    """A token Python's parser accepts but JSON (RFC 8259) does not."""
 
 
 def _reason(error: Exception) -> str:
@@ -77,4 +95,8 @@ def _reason(error: Exception) -> str:
         return f"{error.msg} at line {error.lineno} column {error.colno}"
     if isinstance(error, RecursionError):
         return "nested too deeply"
-    return "not UTF-8"
+    if isinstance(error, UnicodeDecodeError):
+        return "not UTF-8"
+    if isinstance(error, _NotJson):
+        return str(error)
+    return "a number has too many digits"
