@@ -66,9 +66,11 @@ def invoke(planned: Plan, config: LocalConfig, function_id: str, event: dict[str
     return result
 
 
-def signed_in(planned: Plan, config: LocalConfig, events_dir: Path) -> dict[str, str]:
-    """A new account's authorizer context, made the real way: sign-up, verify with the local fixed
-    code, then the authorizer on the session cookie (events/auth-*.json, authorizer-request.json)."""
+def signed_in(planned: Plan, config: LocalConfig, events_dir: Path) -> tuple[dict[str, str], str]:
+    """A new account's authorizer context and token, made the real way: sign-up, verify with the local fixed
+    code, then the authorizer on the session as a Bearer header (events/auth-*.json,
+    authorizer-request.json). Bearer, not the cookie: a cookie session's writes are refused from an
+    Origin outside the stage's allow-list (CSRF), and the sample events carry the app's origin."""
 
     def sample(name: str) -> dict[str, Any]:
         loaded: dict[str, Any] = json.loads((events_dir / f"{name}.json").read_text())
@@ -79,11 +81,20 @@ def signed_in(planned: Plan, config: LocalConfig, events_dir: Path) -> dict[str,
     verify = with_body(sample("auth-verify"), json.dumps({"challengeId": challenge, "code": FIXED_CODE}))
     token = json.loads(invoke(planned, config, "AuthFunction", verify)["body"])["token"]
     request = sample("authorizer-request")
-    request["headers"]["Cookie"] = f"ciq_session={token}"
-    request["multiValueHeaders"]["Cookie"] = [request["headers"]["Cookie"]]
+    as_bearer(request, token)
     authorizer = function_for(planned.stack, request)
     context: dict[str, str] = invoke(planned, config, authorizer, request)["context"]
-    return context
+    return context, token
+
+
+def as_bearer(event: dict[str, Any], token: str) -> None:
+    """The event carries the session as a Bearer header, as the authorizer saw it (no cookie)."""
+    for section in ("headers", "multiValueHeaders"):
+        headers = event.get(section) or {}
+        for name in [name for name in headers if name.lower() in {"cookie", "authorization"}]:
+            del headers[name]
+        headers["Authorization"] = f"Bearer {token}" if section == "headers" else [f"Bearer {token}"]
+        event[section] = headers
 
 
 def readable(result: Any) -> Any:
@@ -136,9 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         stdout, sys.stdout = sys.stdout, sys.stderr
         try:
             if arguments.signed_in:
-                context = signed_in(planned, config, arguments.event.resolve().parent)
+                context, token = signed_in(planned, config, arguments.event.resolve().parent)
                 identity = {**context, "principalId": context["userId"]}
                 event.setdefault("requestContext", {})["authorizer"] = identity
+                as_bearer(event, token)
             result = invoke(planned, config, function_id, event)
         finally:
             sys.stdout = stdout

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from local.events import with_body
 from tests.conftest import APP_ORIGIN, api_event, invoke, load_function
 from tests.integration.conftest import stored_items
 
@@ -77,7 +78,7 @@ def test_a_write_whose_body_is_not_declared_json_is_415(
     # Given a write with a body a form could send, from the app's own origin with the cookie
     function, sample, path = route
     event = _event(sample, path, user_id, {"Content-Type": content_type, "Authorization": None})
-    event["body"] = FORGED_JSON
+    with_body(event, FORGED_JSON)
     before = stored_items(user_id)
     # When it is sent
     status, headers, body = _call(function, event)
@@ -90,7 +91,7 @@ def test_a_write_whose_body_is_not_declared_json_is_415(
 def test_a_forged_text_plain_workspace_create_creates_nothing(user_id: str) -> None:
     # Given the form-shaped body that created a workspace in the review
     event = _event("user-data-post", None, user_id, {"Content-Type": "text/plain", "Idempotency-Key": None})
-    event["body"] = FORGED_JSON
+    with_body(event, FORGED_JSON)
     # When it is posted with the cookie
     status, _, _ = _call("user_data", event)
     # Then it is refused, and the same JSON declared as JSON is accepted (the check is the media type)
@@ -101,7 +102,7 @@ def test_a_forged_text_plain_workspace_create_creates_nothing(user_id: str) -> N
         user_id,
         {"Content-Type": "Application/JSON; charset=utf-8", "Idempotency-Key": None},
     )
-    good["body"] = json.dumps({"type": "workspace.create", "name": "Real"})
+    with_body(good, json.dumps({"type": "workspace.create", "name": "Real"}))
     status, _, body = _call("user_data", good)
     assert status == 200, body
     names = [w["name"] for w in body["data"]["workspaces"]]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from local.events import with_body
 from tests.conftest import EVENTS, LambdaContext, api_event, invoke, load_function
 from tests.integration.conftest import create_user
 
@@ -94,14 +95,17 @@ def test_every_answer_carries_nosniff_hsts_and_no_store(
     kwargs = {k: v for k, v in changes.items() if k != "user"}
     event = api_event(sample, user_id=user_id if changes.get("user", True) else None, **kwargs)
     if sample == "auth-sign-up":
-        event["body"] = json.dumps(
-            {
-                "firstName": "A",
-                "lastName": "B",
-                "email": "hsts@example.com",
-                "company": "C",
-                "phone": "+14155550100",
-            }
+        with_body(
+            event,
+            json.dumps(
+                {
+                    "firstName": "A",
+                    "lastName": "B",
+                    "email": "hsts@example.com",
+                    "company": "C",
+                    "phone": "+14155550100",
+                }
+            ),
         )
     # When it is answered
     status, headers, _ = invoke(load_function(function), event)
