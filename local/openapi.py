@@ -37,6 +37,7 @@ from ciq.auth.models import (
     SignUpRequest,
     VerifyRequest,
 )
+from ciq.contracts.account import AccountDeleteRequest, AccountExport
 from ciq.contracts.base import BATCH_MAX, ApiModel
 from ciq.contracts.entities import Agent, UserData
 from ciq.contracts.imports import ImportRequest
@@ -167,6 +168,17 @@ ROUTES: dict[tuple[str, str], Op] = {
     ),
     ("GET", "/api/auth/session"): Op("The current session", 200, "SessionView", None, (401,)),
     ("POST", "/api/auth/sign-out"): Op("Sign out", 204, None, None, (401,), set_cookie=True),
+    ("GET", "/api/account/export"): Op(
+        "Everything stored about the caller", 200, "AccountExport", None, (401,)
+    ),
+    ("DELETE", "/api/account"): Op(
+        "Erase the account (a fresh sign-in code required)",
+        204,
+        None,
+        "AccountDeleteRequest",
+        (400, 401, 404, 410, 422, 429),
+        set_cookie=True,
+    ),
     ("GET", "/api/user-data"): Op("The caller's data", 200, "UserDataAnswer", None, (401,), etag=True),
     ("POST", "/api/user-data"): Op(
         "Apply one mutation or a batch",
@@ -221,6 +233,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (SignUpRequest, "validation"),
     (SignInRequest, "validation"),
     (VerifyRequest, "validation"),
+    (AccountDeleteRequest, "validation"),
     (UserDataMutationRequest, "validation"),
     (ImportRequest, "validation"),
     (SetupStatusMutationRequest, "validation"),
@@ -229,6 +242,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (ChallengeStarted, "serialization"),
     (SessionOpened, "serialization"),
     (SessionView, "serialization"),
+    (AccountExport, "serialization"),
     (UserDataAnswer, "serialization"),
     (UserDataMutationAnswer, "serialization"),
     (SetupStatus, "serialization"),
