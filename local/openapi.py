@@ -115,17 +115,18 @@ _DERIVED_BODIES = {
 }
 
 _GATEWAY = (403, 413, 429, 500, 502, 503, 504)  # API Gateway's own answers and outages, on any route
-_WRITE = (400, 404, 409, 412, 413, 422)
+_WRITE = (400, 403, 404, 409, 412, 413, 415, 422)
 _ERROR_TEXT = {
     400: "malformed JSON, unknown mutation or wrong code",
     401: "no valid session",
-    403: "refused by the authorizer",
+    403: "a cookie-authenticated write from a foreign Origin, or refused by the authorizer",
     404: "not found (or not yours)",
     405: "method not allowed",
     409: "invariant, version or import conflict",
     410: "challenge expired",
     412: "If-Match does not match the current version",
     413: "body, batch or aggregate too large",
+    415: "the body is not declared application/json",
     422: "schema validation failed (details carry JSON Pointers)",
     429: "rate limited or throttled",
     500: "internal error",
