@@ -48,6 +48,7 @@ from ciq.auth.models import (
     SignUpRequest,
     VerifyRequest,
 )
+from ciq.contracts.account import AccountDeleteRequest, AccountExport
 from ciq.contracts.base import BATCH_MAX, ApiModel, absent_if_none
 from ciq.contracts.entities import (
     Agent,
@@ -173,6 +174,8 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (SignUpRequest, "validation"),
     (SignInRequest, "validation"),
     (VerifyRequest, "validation"),
+    (AccountDeleteRequest, "validation"),
+    (AccountDeleteRequest, "validation"),
     (UserDataMutationRequest, "validation"),
     (ImportRequest, "validation"),
     (SetupStatusMutationRequest, "validation"),
@@ -181,6 +184,8 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (ChallengeStarted, "serialization"),
     (SessionOpened, "serialization"),
     (SessionView, "serialization"),
+    (AccountExport, "serialization"),
+    (AccountExport, "serialization"),
     (UserDataAnswer, "serialization"),
     (UserDataMutationAnswer, "serialization"),
     (UserDataMinimalAnswer, "serialization"),

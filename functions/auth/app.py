@@ -1,5 +1,6 @@
 """/api/auth/*: sign-up, sign-in, verify (no session needed), session and sign-out (behind the
-authorizer). Each route parses its body, makes one service call and shapes the response."""
+authorizer); /api/account: the caller's export and erasure (behind the authorizer). Each route
+parses its body, makes one service call and shapes the response."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from ciq import audit
 from ciq.auth.cookies import cleared_cookie, session_cookie
 from ciq.auth.models import SignInRequest, SignUpRequest, VerifyRequest
+from ciq.contracts.account import AccountDeleteRequest
 from ciq.errors import (
     AccountExists,
     AccountNotFound,
@@ -26,7 +28,7 @@ from ciq.errors import (
     VerificationLocked,
 )
 from ciq.metrics import flushed
-from ciq.services import auth
+from ciq.services import account, auth
 from ciq.settings import get_settings
 from ciq.web.api import Api, json_response
 from ciq.web.request import identity, json_object, source_ip
@@ -121,6 +123,37 @@ def sign_out() -> Response[str]:
     auth.sign_out(caller.user_id, caller.session_id)
     audit.signed_out(caller.user_id, caller.session_id)
     logger.info("session signed out", extra={"user_id": caller.user_id})
+    return Response(204, None, "", {**NO_STORE, "Set-Cookie": cleared_cookie()})
+
+
+@api.route(
+    "GET",
+    "/api/account/export",
+    summary="Everything stored about the caller (data access)",
+    answers={200: "AccountExport"},
+)
+def export_account() -> Response[str]:
+    caller = identity(_event())
+    exported = account.export(caller.user_id, caller.session_id)
+    audit.account_exported(caller.user_id, caller.session_id)
+    return _json(200, exported)
+
+
+@api.route(
+    "DELETE",
+    "/api/account",
+    summary="Erase the account and everything about it (a fresh sign-in code required)",
+    body="AccountDeleteRequest",
+    answers={204: None},
+    errors=(InvalidCode, NotFound, ChallengeExpired, ChallengeLocked, VerificationLocked),
+    sets_cookie=True,
+)
+def delete_account() -> Response[str]:
+    caller = identity(_event())
+    request = AccountDeleteRequest.model_validate(_body())
+    with _counting_refusals("delete-account"):
+        account.delete(caller.user_id, request)
+    logger.info("account deleted", extra={"user_id": caller.user_id})
     return Response(204, None, "", {**NO_STORE, "Set-Cookie": cleared_cookie()})
 
 

@@ -4,6 +4,48 @@
  */
 
 export interface paths {
+    "/api/account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Erase the account and everything about it (a fresh sign-in code required) */
+        delete: operations["deleteAccount"];
+        /**
+         * CORS preflight (no session needed)
+         * @description Answers 204 to every origin; the CORS headers are present only for an origin of the stage's allow-list. Browsers send it themselves.
+         */
+        options: operations["optionsAccount"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Everything stored about the caller (data access) */
+        get: operations["getAccountExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        /**
+         * CORS preflight (no session needed)
+         * @description Answers 204 to every origin; the CORS headers are present only for an origin of the stage's allow-list. Browsers send it themselves.
+         */
+        options: operations["optionsAccountExport"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/session": {
         parameters: {
             query?: never;
@@ -211,6 +253,26 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AccountDeleteRequest
+         * @description A fresh code of a sign-in challenge of the caller's own email: a session alone cannot delete.
+         */
+        AccountDeleteRequest: {
+            challengeId: string;
+            code: string;
+        };
+        /** AccountExport */
+        AccountExport: {
+            exportedAt: string;
+            profile: components["schemas"]["Profile"];
+            data: components["schemas"]["UserData"];
+            version: number;
+            setupStatus: components["schemas"]["SetupStatus"];
+            sessions: components["schemas"]["SessionInfo"][];
+            idempotencyRecords: components["schemas"]["IdempotencyInfo"][];
+            verification: components["schemas"]["VerificationState"];
+            audit: string;
+        };
         /** AddConnection */
         AddConnection: {
             /**
@@ -456,6 +518,13 @@ export interface components {
             type: "group.update";
             groupId: string;
             name: string;
+        };
+        /** IdempotencyInfo */
+        IdempotencyInfo: {
+            keyHash: string;
+            status: number;
+            version: number | null;
+            expiresAt: number;
         };
         /** ImportAgent */
         ImportAgent: {
@@ -777,6 +846,13 @@ export interface components {
             type: "selectChannelTypes";
             channelTypes: components["schemas"]["Family"][];
         };
+        /** SessionInfo */
+        SessionInfo: {
+            sessionId: string;
+            createdAt: string;
+            expiresAt: string;
+            current: boolean;
+        };
         /** SessionOpened */
         SessionOpened: {
             token: string;
@@ -911,6 +987,11 @@ export interface components {
          * @description One mutation, or `{"mutations": [...]}` applied atomically.
          */
         UserDataMutationRequest: (components["schemas"]["ProfileUpdate"] | components["schemas"]["GroupCreate"] | components["schemas"]["GroupUpdate"] | components["schemas"]["GroupDelete"] | components["schemas"]["WorkspaceCreate"] | components["schemas"]["WorkspaceUpdate"] | components["schemas"]["WorkspaceDuplicate"] | components["schemas"]["WorkspaceDelete"] | components["schemas"]["WorkspaceReorder"] | components["schemas"]["KnowledgeBaseCreate"] | components["schemas"]["KnowledgeBaseUpdate"] | components["schemas"]["KnowledgeBaseDelete"] | components["schemas"]["AgentCreate"] | components["schemas"]["AgentUpdate"] | components["schemas"]["AgentDelete"] | components["schemas"]["ConnectionCreate"] | components["schemas"]["ConnectionUpdate"] | components["schemas"]["ConnectionDelete"] | components["schemas"]["NodePositionsSet"]) | components["schemas"]["MutationBatch"];
+        /** VerificationState */
+        VerificationState: {
+            consecutiveFailures: number;
+            lockedUntil: string | null;
+        };
         /** VerifyRequest */
         VerifyRequest: {
             challengeId: string;
@@ -1018,6 +1099,349 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    deleteAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountDeleteRequest"];
+            };
+        };
+        responses: {
+            /** @description Erase the account and everything about it (a fresh sign-in code required) */
+            204: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    /** @description the session cookie (set by verify, cleared by sign-out) */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description bad request: `invalid_code`, `invalid_json` */
+            400: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
+            401: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description this session may not make this request: `forbidden` */
+            403: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not found (or not the caller's): `not_found` */
+            404: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description gone: `challenge_expired` */
+            410: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too large: `payload_too_large` */
+            413: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body must be sent as Content-Type: application/json: `unsupported_media_type` */
+            415: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request does not match the schema (details carry JSON Pointers): `validation_failed` */
+            422: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests: `challenge_locked`, `rate_limited`, `verification_locked` */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal error: `internal_error` */
+            500: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
+            502: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a dependency is unavailable: `dependency_unavailable` */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description API Gateway's 29 s integration timeout: `dependency_unavailable` */
+            504: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    optionsAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the CORS headers for an allowed origin */
+            204: {
+                headers: {
+                    /** @description the request's Origin, when the stage's allow-list has it */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `true` */
+                    "Access-Control-Allow-Credentials"?: "true";
+                    /** @description `DELETE, OPTIONS` */
+                    "Access-Control-Allow-Methods"?: string;
+                    /** @description `Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Prefer` */
+                    "Access-Control-Allow-Headers"?: string;
+                    /** @description seconds a browser may cache this answer */
+                    "Access-Control-Max-Age"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    getAccountExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Everything stored about the caller (data access) */
+            200: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountExport"];
+                };
+            };
+            /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
+            401: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description this session may not make this request: `forbidden` */
+            403: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too large: `payload_too_large` */
+            413: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal error: `internal_error` */
+            500: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
+            502: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a dependency is unavailable: `dependency_unavailable` */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description API Gateway's 29 s integration timeout: `dependency_unavailable` */
+            504: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    optionsAccountExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the CORS headers for an allowed origin */
+            204: {
+                headers: {
+                    /** @description the request's Origin, when the stage's allow-list has it */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `true` */
+                    "Access-Control-Allow-Credentials"?: "true";
+                    /** @description `GET, OPTIONS` */
+                    "Access-Control-Allow-Methods"?: string;
+                    /** @description `Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Prefer` */
+                    "Access-Control-Allow-Headers"?: string;
+                    /** @description seconds a browser may cache this answer */
+                    "Access-Control-Max-Age"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     getAuthSession: {
         parameters: {
             query?: never;
@@ -3523,6 +3947,31 @@ type ReadonlyArray<T> = [
 ] extends [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
+export const pathsApiAccountDeleteResponses204HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account"]["delete"]["responses"]["204"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountDeleteResponses400HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account"]["delete"]["responses"]["400"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountDeleteResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account"]["delete"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountDeleteResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account"]["delete"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountDeleteResponses404HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account"]["delete"]["responses"]["404"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountDeleteResponses410HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account"]["delete"]["responses"]["410"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountDeleteResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account"]["delete"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountDeleteResponses415HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account"]["delete"]["responses"]["415"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountDeleteResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account"]["delete"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountDeleteResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account"]["delete"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountDeleteResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account"]["delete"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountDeleteResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account"]["delete"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountDeleteResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account"]["delete"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountDeleteResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account"]["delete"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountOptionsResponses204HeadersAccessControlAllowCredentialsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account"]["options"]["responses"]["204"]["headers"]["Access-Control-Allow-Credentials"]> = ["true"];
+export const pathsApiAccountExportGetResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account/export"]["get"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountExportGetResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account/export"]["get"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountExportGetResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account/export"]["get"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountExportGetResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account/export"]["get"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountExportGetResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account/export"]["get"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountExportGetResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account/export"]["get"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountExportGetResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account/export"]["get"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountExportGetResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account/export"]["get"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountExportGetResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account/export"]["get"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiAccountExportOptionsResponses204HeadersAccessControlAllowCredentialsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/account/export"]["options"]["responses"]["204"]["headers"]["Access-Control-Allow-Credentials"]> = ["true"];
 export const pathsApiAuthSessionGetResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/session"]["get"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSessionGetResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/session"]["get"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiAuthSessionGetResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/auth/session"]["get"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];

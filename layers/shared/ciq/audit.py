@@ -34,6 +34,8 @@ class AuditEvent(StrEnum):
     SIGN_IN_FAILED = "auth.sign_in.failure"
     SIGNED_OUT = "auth.sign_out"
     VERIFICATION_LOCKED = "auth.verification.locked"
+    ACCOUNT_EXPORTED = "account.exported"
+    ACCOUNT_DELETED = "account.deleted"
     WORKSPACE_CREATED = "workspace.created"
     KB_CREATED = "kb.created"
     KB_UPDATED = "kb.updated"
@@ -93,6 +95,15 @@ def verification_locked(user_id: str | None, failures: int, lock_seconds: int) -
         failures=str(failures),
         lockSeconds=str(lock_seconds),
     )
+
+
+def account_exported(user_id: str, session_id: str) -> None:
+    emit(AuditEvent.ACCOUNT_EXPORTED, userId=user_id, sessionId=session_id)
+
+
+def account_deleted(user_id: str) -> None:
+    """After the erasure committed: the user id alone (random, and now pointing at nothing)."""
+    emit(AuditEvent.ACCOUNT_DELETED, userId=user_id)
 
 
 def signed_out(user_id: str, session_id: str) -> None:

@@ -27,3 +27,7 @@ def epoch_seconds(moment: datetime) -> int:
 
 def epoch_millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def from_epoch_millis(millis: int) -> datetime:
+    return datetime.fromtimestamp(millis / 1000, UTC)

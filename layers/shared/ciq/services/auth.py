@@ -183,20 +183,31 @@ def verify(request: VerifyRequest, source_ip: str | None = None) -> SessionOpene
     if challenge is None or challenge.purpose not in ("sign-up", "sign-in"):
         raise _challenge_not_found()
     now = clock.now()
+    check_code(secret, challenge, request.code, now)
+    verified = _Verified(settings, secret, challenge, now)
+    if challenge.purpose == "sign-up":
+        return _open_new_account(verified)
+    return _open_existing_account(verified)
+
+
+def check_code(secret: AuthSecret, challenge: auth_store.ChallengeRecord, code: str, now: datetime) -> None:
+    """Every rule a code meets before it opens anything (a session, an account's erasure): 410 when
+    the challenge expired, 429 while the email's verification is locked (code not compared), 429
+    past the challenge's attempts, 400 when wrong (counted per challenge and per email)."""
     if now >= clock.parse_iso(challenge.expires_at):
         raise ChallengeExpired("this code has expired; request a new one")
     _refuse_while_locked(auth_store.get_verify_failures(challenge.email_hash), now)
     _count_attempt(challenge.challenge_id)
     failures = _count_failure(challenge, now)  # counted before the check: a guess in flight counts
-    if not code_matches(secret.pepper, challenge.challenge_id, request.code, challenge.code_digest):
+    if not code_matches(secret.pepper, challenge.challenge_id, code, challenge.code_digest):
         if locked_for := lockout.lock_seconds(failures):
             audit.verification_locked(challenge.user_id, failures, locked_for)
         raise InvalidCode("the code is not correct")
     auth_store.clear_verify_failures(challenge.email_hash)  # a success resets the count
-    verified = _Verified(settings, secret, challenge, now)
-    if challenge.purpose == "sign-up":
-        return _open_new_account(verified)
-    return _open_existing_account(verified)
+
+
+def challenge_not_found() -> NotFound:
+    return _challenge_not_found()
 
 
 def _refuse_while_locked(record: auth_store.VerifyFailures, now: datetime) -> None:

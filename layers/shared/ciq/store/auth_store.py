@@ -58,6 +58,15 @@ def _session_key(user_id: str, session_id: str) -> dict[str, Any]:
     return {"pk": {"S": keys.user_pk(user_id)}, "sk": {"S": keys.session_sk(session_id)}}
 
 
+def email_index_key(email_hash: str) -> dict[str, Any]:
+    return _email_key(email_hash)
+
+
+def email_side_keys(email_hash: str) -> list[dict[str, Any]]:
+    """The email's items other than its index: verification failures and the challenge window."""
+    return [_verify_key(email_hash), _rate_key(email_hash)]
+
+
 def _get(key: dict[str, Any]) -> dict[str, Any] | None:
     response = call("get_item", TableName=table(), Key=key, ConsistentRead=True)
     item: dict[str, Any] | None = response.get("Item")
