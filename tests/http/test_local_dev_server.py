@@ -256,10 +256,9 @@ def test_the_console_shows_one_readable_line_per_request(real_api: object) -> No
     # When requests are made (sign-up writes audit records and metrics as JSON)
     with server.client() as client:
         _sign_up(client, f"console-{uuid.uuid4().hex[:8]}@example.com")
-    # Then the console has the request lines and the code, and no JSON record
-    lines = server.output().splitlines()
-    assert any(line.startswith("POST /api/auth/verify 200 ") for line in lines)
-    assert not [line for line in lines if line.startswith("{")]
+    # Then the console has the request lines, and no JSON record
+    assert server.wait_for_output("\nPOST /api/auth/verify 200 "), server.output()
+    assert not [line for line in server.output().splitlines() if line.startswith("{")]
 
 
 def test_full_json_logs_are_behind_a_switch(tmp_path: Path) -> None:
