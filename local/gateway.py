@@ -3,6 +3,7 @@ HTTP response, with API Gateway's own answers wherever API Gateway would give on
 
 from __future__ import annotations
 
+import gzip
 import json
 import sys
 import time
@@ -102,7 +103,7 @@ class LocalGateway:
             note = f"{route.function_id}: Task timed out after {limit:.0f} seconds (took {elapsed:.1f} s)"
             return self._gateway(api, FUNCTION_ERROR, request, note)
         try:
-            return Outcome(from_lambda(result, request.request_id))
+            return Outcome(compressed(from_lambda(result, request.request_id), api, request))
         except MalformedLambdaResponse as error:
             return self._gateway(api, FUNCTION_ERROR, request, f"malformed Lambda proxy response: {error}")
 
@@ -126,6 +127,22 @@ class LocalGateway:
         if not origin or origin_allowed(origin.rstrip("/"), self.cors_allow_list):
             return ""
         return f" (Origin {origin} reflected although not allowed: GatewayResponseOrigin=reflect)"
+
+
+def compressed(response: HttpResponse, api: ApiSpec, request: IncomingRequest) -> HttpResponse:
+    """API Gateway's payload compression (MinimumCompressionSize): gzip for a client that accepts it,
+    unless the function already encoded the body."""
+    limit = api.minimum_compression_size
+    if (
+        limit is None
+        or len(response.body) < limit
+        or "gzip" not in (request.header("accept-encoding") or "").lower()
+        or response.header("content-encoding") is not None
+    ):
+        return response
+    response.body = gzip.compress(response.body)
+    response.headers.append(("Content-Encoding", "gzip"))
+    return response
 
 
 def _busiest_api(stack: Stack) -> ApiSpec:

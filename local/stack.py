@@ -57,6 +57,7 @@ class ApiSpec:
     stage: str
     binary_media_types: tuple[str, ...]
     gateway_responses: dict[str, GatewayResponseSpec]
+    minimum_compression_size: int | None = None  # MinimumCompressionSize: gzip answers this large
 
 
 @dataclass(frozen=True)
@@ -203,9 +204,17 @@ def _apis(
                 for item in props.get("BinaryMediaTypes", [])
             ),
             gateway_responses=_gateway_responses(props.get("GatewayResponses") or {}, resolver, logical_id),
+            minimum_compression_size=_compression(props, resolver, logical_id),
         )
         authorizers[logical_id] = _authorizers(props.get("Auth") or {}, logical_id)
     return apis, authorizers
+
+
+def _compression(props: dict[str, Any], resolver: Resolver, api_id: str) -> int | None:
+    declared = props.get("MinimumCompressionSize")
+    if declared is None:
+        return None
+    return int(resolver.resolve_string(declared, f"{api_id}.MinimumCompressionSize"))
 
 
 def _gateway_responses(

@@ -288,3 +288,17 @@ def test_the_api_description_and_its_reference_page_are_served_to_any_page(
     assert response.headers["content-type"].startswith(content_type)
     assert response.headers["access-control-allow-origin"] == "*"
     assert response.content == (ROOT / "docs" / "api" / path.lstrip("/")).read_bytes()
+
+
+def test_answers_of_a_kilobyte_or_more_are_gzipped_for_a_client_that_accepts_it(real_api: object) -> None:
+    server = real_api.server  # type: ignore[attr-defined]
+    with server.client() as client:
+        token = _sign_up(client, f"gzip-{uuid.uuid4().hex[:8]}@example.com")
+        # When a browser reads its data (a new account's answer is a few KB) accepting gzip
+        zipped = client.get("/api/user-data", headers={**_bearer(token), "Accept-Encoding": "gzip"})
+        # and a client that does not
+        plain = client.get("/api/user-data", headers={**_bearer(token), "Accept-Encoding": "identity"})
+    # Then API Gateway's compression (MinimumCompressionSize 1024) applies to the first only
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert zipped.json() == plain.json()
