@@ -221,6 +221,13 @@ def get_rate_window(email_hash: str) -> RateWindow:
 def put_rate_window(email_hash: str, stamps: list[int], read_version: int, ttl: int) -> None:
     """Replaces the window only if nobody wrote it since `read_version` was read (ConditionFailed
     otherwise: read again and retry)."""
+    _put_if_unchanged(
+        _rate_key(email_hash), {"stamps": {"L": [{"N": str(s)} for s in stamps]}}, read_version, ttl
+    )
+
+
+def _put_if_unchanged(key: dict[str, Any], attributes: dict[str, Any], read_version: int, ttl: int) -> None:
+    """Writes the item as version `read_version + 1` only if it is still at `read_version` (0: absent)."""
     condition: dict[str, Any] = (
         {"ConditionExpression": "attribute_not_exists(pk)"}
         if read_version == 0
@@ -229,17 +236,8 @@ def put_rate_window(email_hash: str, stamps: list[int], read_version: int, ttl: 
             "ExpressionAttributeValues": {":read": {"N": str(read_version)}},
         }
     )
-    call(
-        "put_item",
-        TableName=table(),
-        Item={
-            **_rate_key(email_hash),
-            "stamps": {"L": [{"N": str(s)} for s in stamps]},
-            "v": {"N": str(read_version + 1)},
-            "ttl": {"N": str(ttl)},
-        },
-        **condition,
-    )
+    item = {**key, **attributes, "v": {"N": str(read_version + 1)}, "ttl": {"N": str(ttl)}}
+    call("put_item", TableName=table(), Item=item, **condition)
 
 
 # -- source address window -------------------------------------------------------------------------
@@ -286,26 +284,8 @@ def put_verify_failures(
 ) -> None:
     """Replaces the count only if nobody wrote it since `read_version` was read (ConditionFailed
     otherwise), so parallel guesses each count once."""
-    condition: dict[str, Any] = (
-        {"ConditionExpression": "attribute_not_exists(pk)"}
-        if read_version == 0
-        else {
-            "ConditionExpression": "v = :read",
-            "ExpressionAttributeValues": {":read": {"N": str(read_version)}},
-        }
-    )
-    call(
-        "put_item",
-        TableName=table(),
-        Item={
-            **_verify_key(email_hash),
-            "failures": {"N": str(failures)},
-            "lockedUntil": {"N": str(locked_until_ms)},
-            "v": {"N": str(read_version + 1)},
-            "ttl": {"N": str(ttl)},
-        },
-        **condition,
-    )
+    attributes = {"failures": {"N": str(failures)}, "lockedUntil": {"N": str(locked_until_ms)}}
+    _put_if_unchanged(_verify_key(email_hash), attributes, read_version, ttl)
 
 
 def clear_verify_failures(email_hash: str) -> None:
