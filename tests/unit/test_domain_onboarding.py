@@ -12,6 +12,7 @@ from ciq.contracts import setup_status as s
 from ciq.contracts.entities import Family, KbDraftState, Profile
 from ciq.domain import defaults, onboarding
 from ciq.domain.account import Account
+from ciq.domain.commands import apply_command
 from ciq.domain.context import Context
 from ciq.domain.derive import derive
 from ciq.domain.invariants import violations
@@ -33,7 +34,8 @@ def setup() -> tuple[Account, Context]:
 
 
 def apply(account: Account, ctx: Context, payload: dict, session_id: str = "sess-a") -> s.SetupStatus:
-    onboarding.apply_setup_mutation(account, ctx, s.parse_setup_mutation(payload), session_id)
+    ctx.session_id = session_id
+    apply_command(account, ctx, s.parse_setup_mutation(payload))
     derive(account)
     assert violations(account) == []
     return onboarding.setup_status(account, session_id)

@@ -19,12 +19,12 @@ from ciq.contracts.base import BATCH_MAX
 from ciq.contracts.entities import APPS_ORDER, Profile, UserData
 from ciq.contracts.mutations import parse_mutations
 from ciq.domain.account import Account
+from ciq.domain.commands import apply_command
 from ciq.domain.context import Context
 from ciq.domain.derive import derive
 from ciq.domain.hydrate import hydrate
 from ciq.domain.invariants import violations
 from ciq.domain.kb_validation import validate_kb_draft
-from ciq.domain.mutations import apply_mutation
 from ciq.errors import AppError
 from ciq.store.records import WorkspaceRecord, assemble, root_record, workspace_records
 
@@ -257,7 +257,7 @@ def test_random_mutation_sequences_keep_every_invariant(data: st.DataObject) -> 
         try:
             [mutation], _ = parse_mutations(raw, BATCH_MAX)
             hydrate(candidate, ctx)
-            apply_mutation(candidate, ctx, mutation)
+            apply_command(candidate, ctx, mutation)
         except AppError as error:
             # Then a refusal is a client error, never a 5xx, and the account is not changed
             assert 400 <= error.status < 500, (raw, error.code, error.message)

@@ -154,10 +154,11 @@ def invalid(path: str, message: str, code: str = "invalid") -> ValidationFailed:
     return ValidationFailed(message, [Detail(path, code, message)])
 
 
-def validation_failed(error: ValidationError, prefix: str = "") -> ValidationFailed:
-    """422 with one detail per pydantic error, each pointing at the offending field."""
+def validation_failed(error: ValidationError, prefix: str = "", skip: int = 0) -> ValidationFailed:
+    """422 with one detail per pydantic error, each pointing at the offending field; `skip` leaves
+    out the first parts of each location (a discriminated union's tag)."""
     details = [
-        Detail(prefix + json_pointer(e["loc"]), e["type"], _message(e))
+        Detail(prefix + json_pointer(e["loc"][skip:]), e["type"], _message(e))
         for e in error.errors(include_url=False)
     ]
     return ValidationFailed("the request does not match the schema", details)

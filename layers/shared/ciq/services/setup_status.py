@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from ciq import audit
 from ciq.contracts.setup_status import parse_setup_mutation
-from ciq.domain.onboarding import apply_setup_mutation, setup_status
+from ciq.domain.commands import apply_command
+from ciq.domain.onboarding import setup_status
 from ciq.services import versions
 from ciq.services.writes import IdempotencyRequest, Outcome, peek_account, run_write
 
@@ -38,14 +39,11 @@ def mutate(
     user_id: str, session_id: str, payload: Any, *, if_match: int | None, idem: IdempotencyRequest | None
 ) -> Outcome:
     mutation = parse_setup_mutation(payload)
-    entity_ids: list[str | None] = [getattr(mutation, "connection_id", None)]
+    entity_ids: list[str | None] = []  # of the attempt that committed (a retry runs `change` again)
 
     def change(account: Account, ctx: Context) -> tuple[Account, None]:
-        before = {c.id for c in account.connections}
-        apply_setup_mutation(account, ctx, mutation, session_id)
-        added = [c.id for c in account.connections if c.id not in before]
-        if added:
-            entity_ids[:] = added[-1:]
+        ctx.session_id = session_id  # dismissals belong to the calling session
+        entity_ids[:] = [apply_command(account, ctx, mutation).get("id")]
         return account, None
 
     outcome = run_write(

@@ -11,9 +11,9 @@ from ciq import audit
 from ciq.contracts.base import BATCH_MAX
 from ciq.contracts.imports import ImportRequest
 from ciq.contracts.mutations import parse_mutations
+from ciq.domain.commands import apply_command
 from ciq.domain.delta import delta
 from ciq.domain.importer import imported_account
-from ciq.domain.mutations import apply_mutation
 from ciq.errors import AppError, ImportRefused, validation_failed
 from ciq.services import versions
 from ciq.services.writes import (
@@ -91,7 +91,7 @@ def mutate(
         results = []
         for index, mutation in enumerate(mutations):
             try:
-                results.append(apply_mutation(account, ctx, mutation))
+                results.append(apply_command(account, ctx, mutation))
             except AppError as error:
                 raise (error.at(f"/mutations/{index}") if batch else error) from None
         entity_ids[:] = [result.get("id") for result in results]
