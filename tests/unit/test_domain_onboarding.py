@@ -12,7 +12,6 @@ from ciq.contracts import setup_status as s
 from ciq.contracts.entities import Family, KbDraftState, Profile
 from ciq.domain import defaults, onboarding
 from ciq.domain.account import Account
-from ciq.domain.commands import apply_command
 from ciq.domain.context import Context
 from ciq.domain.derive import derive
 from ciq.domain.invariants import violations
@@ -35,7 +34,7 @@ def setup() -> tuple[Account, Context]:
 
 def apply(account: Account, ctx: Context, payload: dict, session_id: str = "sess-a") -> s.SetupStatus:
     ctx.session_id = session_id
-    apply_command(account, ctx, s.parse_setup_mutation(payload))
+    account.apply(ctx, s.parse_setup_mutation(payload))
     derive(account)
     assert violations(account) == []
     return onboarding.setup_status(account, session_id)

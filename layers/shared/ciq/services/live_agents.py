@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from ciq.contracts import live_agents as contract
 from ciq.contracts.mutations import AgentDelete
 from ciq.domain.context import Context
-from ciq.domain.mutations import agent_create, agent_delete, agent_update
 from ciq.errors import NotFound
 from ciq.live_agents import client, sync
 from ciq.live_agents.normalize import normalize_records, record_id
@@ -78,13 +77,10 @@ def list_agents(user_id: str, query: dict[str, str] | None) -> tuple[str, int]:
     if not sync.apply_and_compare(account, Context(user_id), plan, results):
         return list_body(account, workspace_id, "live", degraded), version
 
-    def change(account: Account, ctx: Context) -> tuple[Account, None]:
-        sync.apply_results(account, ctx, plan, results)
-        return account, None
+    def change(account: Account, ctx: Context) -> None:
+        account.record(lambda: sync.apply_results(account, ctx, plan, results))
 
-    outcome = run_write(
-        user_id, change, lambda acc, _v, _e: list_body(acc, workspace_id, "live", degraded), system=True
-    )
+    outcome = run_write(user_id, change, lambda acc, _v, _e: list_body(acc, workspace_id, "live", degraded))
     return outcome.body, outcome.version
 
 
@@ -100,8 +96,8 @@ def create(user_id: str, payload: Any, *, if_match: int | None, idem: Idempotenc
     mutation = contract.parse_create(payload)
     written = _Written()
 
-    def change(account: Account, ctx: Context) -> tuple[Account, str]:
-        return account, str(agent_create(account, ctx, mutation)["id"])
+    def change(account: Account, ctx: Context) -> str:
+        return str(account.apply(ctx, mutation)["id"])
 
     def respond(account: Account, _version: int, agent_id: str) -> str:
         written.account, written.agent = account, agent_json(account.agent(agent_id))
@@ -117,9 +113,8 @@ def update(
     mutation = contract.parse_update(payload, contract.path_agent_id(agent_id))
     written = _Written()
 
-    def change(account: Account, ctx: Context) -> tuple[Account, None]:
-        agent_update(account, ctx, mutation)
-        return account, None
+    def change(account: Account, ctx: Context) -> None:
+        account.apply(ctx, mutation)
 
     def respond(account: Account, _version: int, _extra: None) -> str:
         written.account, written.agent = account, agent_json(account.agent(mutation.agent_id))
@@ -133,13 +128,13 @@ def delete(user_id: str, agent_id: str, *, if_match: int | None, idem: Idempoten
     mutation = AgentDelete(type="agent.delete", agent_id=contract.path_agent_id(agent_id))
     written = _Written()
 
-    def change(account: Account, ctx: Context) -> tuple[Account, dict[str, Any]]:
+    def change(account: Account, ctx: Context) -> dict[str, Any]:
         deleted = agent_json(account.agent(mutation.agent_id))
-        agent_delete(account, ctx, mutation)
+        account.apply(ctx, mutation)
         if client.configured():
             # Told to the service even if it was never synced: the service may hold it anyway.
             account.agent_deletions.append(mutation.agent_id)
-        return account, deleted
+        return deleted
 
     def respond(account: Account, _version: int, deleted: dict[str, Any]) -> str:
         written.account = account
@@ -180,9 +175,8 @@ def _sync_write(
         return first  # nothing reached the service: the stored answer (pending, degraded) stands
     source, degraded = ("live" if answer else "store"), results.unavailable is not None
 
-    def change(account: Account, ctx: Context) -> tuple[Account, None]:
-        sync.apply_results(account, ctx, plan, results)
-        return account, None
+    def change(account: Account, ctx: Context) -> None:
+        account.record(lambda: sync.apply_results(account, ctx, plan, results))
 
     def respond(account: Account, _version: int, _extra: None) -> str:
         if kind == "put":
@@ -197,6 +191,6 @@ def _sync_write(
         return agent_body(agent, source, degraded)
 
     try:
-        return run_write(user_id, change, respond, status=status, system=True, replaces=idem)
+        return run_write(user_id, change, respond, status=status, replaces=idem)
     except NotFound:
         return first

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ciq import audit
 from ciq.contracts.setup_status import parse_setup_mutation
-from ciq.domain.commands import apply_command
 from ciq.domain.onboarding import setup_status
 from ciq.services import versions
 from ciq.services.writes import IdempotencyRequest, Outcome, peek_account, run_write
@@ -16,7 +14,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ciq.domain.account import Account
-    from ciq.domain.context import Context
 
 
 def status_body(account: Account, session_id: str) -> str:
@@ -39,20 +36,11 @@ def mutate(
     user_id: str, session_id: str, payload: Any, *, if_match: int | None, idem: IdempotencyRequest | None
 ) -> Outcome:
     mutation = parse_setup_mutation(payload)
-    entity_ids: list[str | None] = []  # of the attempt that committed (a retry runs `change` again)
-
-    def change(account: Account, ctx: Context) -> tuple[Account, None]:
-        ctx.session_id = session_id  # dismissals belong to the calling session
-        entity_ids[:] = [apply_command(account, ctx, mutation).get("id")]
-        return account, None
-
-    outcome = run_write(
+    return run_write(
         user_id,
-        change,
+        lambda account, ctx: account.apply(ctx, mutation),
         lambda account, _version, _extra: status_body(account, session_id),
         if_match=if_match,
         idem=idem,
+        session_id=session_id,
     )
-    if not outcome.replayed:
-        audit.mutations_committed(user_id, session_id, [mutation], entity_ids)
-    return outcome

@@ -7,14 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from ciq import audit
 from ciq.contracts.base import BATCH_MAX
 from ciq.contracts.imports import ImportRequest
 from ciq.contracts.mutations import parse_mutations
-from ciq.domain.commands import apply_command
 from ciq.domain.delta import delta
-from ciq.domain.importer import imported_account
-from ciq.errors import AppError, ImportRefused, validation_failed
+from ciq.errors import validation_failed
 from ciq.services import versions
 from ciq.services.writes import (
     IdempotencyRequest,
@@ -83,30 +80,20 @@ def mutate(
     minimal: bool = False,
 ) -> Outcome:
     mutations, batch = parse_mutations(payload, BATCH_MAX)
-    entity_ids: list[str | None] = []  # of the attempt that committed (a retry runs `change` again)
     answer = WriteAnswer(minimal)
 
-    def change(account: Account, ctx: Context) -> tuple[Account, list[dict[str, Any]]]:
+    def change(account: Account, ctx: Context) -> list[dict[str, Any]]:
         answer.applying_to(account)
-        results = []
-        for index, mutation in enumerate(mutations):
-            try:
-                results.append(apply_command(account, ctx, mutation))
-            except AppError as error:
-                raise (error.at(f"/mutations/{index}") if batch else error) from None
-        entity_ids[:] = [result.get("id") for result in results]
-        return account, results
+        return account.apply_batch(ctx, mutations) if batch else [account.apply(ctx, mutations[0])]
 
-    outcome = run_write(
+    return run_write(
         user_id,
         change,
         lambda account, version, results: answer.body(account, version, results or []),
         if_match=if_match,
         idem=idem,
+        session_id=session_id,
     )
-    if not outcome.replayed:
-        audit.mutations_committed(user_id, session_id, mutations, entity_ids)
-    return outcome
 
 
 def import_document(
@@ -124,21 +111,15 @@ def import_document(
         raise validation_failed(error) from None
     answer = WriteAnswer(minimal)
 
-    def change(account: Account, ctx: Context) -> tuple[Account, None]:
+    def change(account: Account, ctx: Context) -> None:
         answer.applying_to(account)
-        if if_match is None and account.touched:
-            raise ImportRefused(
-                "the account already has changes; import only over untouched defaults, or send If-Match"
-            )
-        return imported_account(account, document, ctx), None
+        account.import_document(ctx, document, pinned=if_match is not None)
 
-    outcome = run_write(
+    return run_write(
         user_id,
         change,
         lambda account, version, _: answer.body(account, version),
         if_match=if_match,
         idem=idem,
+        session_id=session_id,
     )
-    if not outcome.replayed:
-        audit.data_imported(user_id, session_id)
-    return outcome

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import random
 import re
 import secrets
@@ -21,10 +20,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ciq.domain import aggregate
 from ciq.domain.context import Context
-from ciq.domain.derive import derive
-from ciq.domain.hydrate import hydrate
-from ciq.domain.invariants import check_invariants
 from ciq.errors import (
     ConcurrentModification,
     DependencyUnavailable,
@@ -33,7 +30,7 @@ from ciq.errors import (
     VersionMismatch,
     invalid,
 )
-from ciq.live_agents.tracking import Baseline, track_changes
+from ciq.services import subscribers
 from ciq.settings import get_settings
 from ciq.store import idempotency, user_store
 from ciq.store.errors import ConditionFailed, VersionConflict
@@ -45,7 +42,6 @@ if TYPE_CHECKING:
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 _VERSION = re.compile(r"[0-9]{1,18}")
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -90,17 +86,17 @@ def parse_if_match(value: str | None) -> int | None:
 
 def run_write(
     user_id: str,
-    change: Callable[[Account, Context], tuple[Account, Any]],
+    change: Callable[[Account, Context], Any],
     respond: Callable[[Account, int, Any], str],
     *,
     if_match: int | None = None,
     idem: IdempotencyRequest | None = None,
     status: int = 200,
-    system: bool = False,
+    session_id: str | None = None,
     replaces: IdempotencyRequest | None = None,
 ) -> Outcome:
-    """`system`: a write the server makes on its own (live-agents sync bookkeeping): it sets sync
-    states itself and does not end the untouched state. `replaces`: the idempotency record of the
+    """`change` changes the account through its aggregate methods (`apply`, `import_document`,
+    `record`) and returns what `respond` needs beside it. `replaces`: the idempotency record of the
     request this write completes; its stored answer becomes this write's answer."""
     if idem is not None and (replay := _replay(user_id, idem, respond)) is not None:
         return replay
@@ -110,17 +106,10 @@ def run_write(
         snapshot = _load(user_id)
         if if_match is not None and snapshot.version != if_match:
             raise _mismatch(snapshot.version)
-        ctx = Context(user_id)
-        hydrate(snapshot.account, ctx)
-        baseline = None if system else Baseline.of(snapshot.account)
-        account, extra = change(snapshot.account, ctx)
-        if not system:
-            account.touched = True
-        account.sort_by_creation()
-        derive(account)
-        check_invariants(account)
-        if baseline is not None and (forgotten := track_changes(baseline, account)):
-            _log.warning("live-agents deletions dropped (backlog full)", extra={"agent_ids": forgotten})
+        ctx = Context(user_id, session_id)
+        account = snapshot.account
+        aggregate.loaded(account, ctx)
+        extra = change(account, ctx)
         version = snapshot.version + 1
         body = respond(account, version, extra)
         items = [
@@ -138,14 +127,16 @@ def run_write(
         ]
         outcome, token = Outcome(status, body, version), secrets.token_urlsafe(16)
         try:
-            user_store.save(snapshot, account, items, commit_token=token)
+            try:
+                user_store.save(snapshot, account, items, commit_token=token)
+            except DependencyUnavailable:
+                if not user_store.committed(user_id, token):  # the reply was lost, not the write
+                    raise
+            subscribers.committed(user_id, session_id, account.events)
             return outcome
-        except DependencyUnavailable:
-            if user_store.committed(user_id, token):  # the reply was lost, not the write
-                return outcome
-            raise
         except VersionConflict:
             if user_store.committed(user_id, token):  # a resent request met its own commit
+                subscribers.committed(user_id, session_id, account.events)
                 return outcome
             if if_match is not None:
                 raise _mismatch(None) from None
@@ -168,7 +159,7 @@ def read_account(user_id: str) -> tuple[Account, int]:
     first reads included: the loser of the race reads the winner's data."""
     while True:
         snapshot = _load(user_id)
-        if not hydrate(snapshot.account, Context(user_id)):
+        if not aggregate.loaded(snapshot.account, Context(user_id)):
             return snapshot.account, snapshot.version
         try:
             return snapshot.account, user_store.save(snapshot, snapshot.account)
@@ -180,7 +171,7 @@ def peek_account(user_id: str) -> tuple[Account, int]:
     """The hydrated account and its stored version, hydration kept in memory: for reads that must
     never write (GET /api/setup-status computes a new user's status from defaults not yet stored)."""
     snapshot = _load(user_id)
-    hydrate(snapshot.account, Context(user_id))
+    aggregate.loaded(snapshot.account, Context(user_id))
     return snapshot.account, snapshot.version
 
 
