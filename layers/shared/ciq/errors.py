@@ -171,3 +171,17 @@ def json_pointer(loc: tuple[int | str, ...]) -> str:
 def _message(error: Any) -> str:
     # pydantic messages never echo the input value, which may be a secret or an email.
     return str(error["msg"])
+
+
+# -- store outcomes the write flow reacts to (not HTTP errors by themselves) -------------------------
+class VersionConflict(Exception):
+    """Another writer bumped the account's version between our read and our write."""
+
+
+class ConditionFailed(Exception):
+    """A condition on a non-root item of a transaction failed (for example an idempotency record
+    that another request wrote first). `index` is the item's position in the transaction."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"condition failed on transaction item {index}")
+        self.index = index

@@ -13,7 +13,7 @@ import gzip
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from pydantic import ValidationError
@@ -32,10 +32,11 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from ciq.services.writes import Outcome
+    from ciq.services.writes import Written
 
 GZIP_THRESHOLD_BYTES = 1024 * 1024
 JSON = "application/json"
+A = TypeVar("A")
 # On every answer of every function (and, in template.yaml, of API Gateway's own answers): no
 # content sniffing, HTTPS only for a year, and nothing cached, since every answer is about one
 # caller's session or data.
@@ -218,8 +219,17 @@ def versioned_response(status: int, body: str, version: int, *, replayed: bool =
     return json_response(status, body, headers)
 
 
-def written_response(outcome: Outcome) -> Response[str]:
-    return versioned_response(outcome.status, outcome.body, outcome.version, replayed=outcome.replayed)
+def written_response(written: Written[A], render: Callable[[A], str]) -> Response[str]:
+    """A stored write's answer: 201 for a creation; the recorded bytes when it has them (a replay,
+    or an answer kept with an Idempotency-Key), otherwise `render`ed here."""
+    if written.recorded is not None:
+        body = written.recorded.decode()
+    elif written.answer is not None:
+        body = render(written.answer)
+    else:  # a write always has one or the other
+        raise ValueError("a written answer without a body")
+    status = 201 if written.created else 200
+    return versioned_response(status, body, written.version, replayed=written.replayed)
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
