@@ -130,3 +130,41 @@ def test_setup_status_is_written_for_the_calling_session(uow: FakeUnitOfWork) ->
     # Then the answer is the status model (hidden for that session) and the fact is stored
     assert written.answer is not None and written.answer.dismissed_for_session
     assert uow.accounts[USER].account.setup.dismissed_sessions == ["s-1"]
+
+
+class _Context:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
+def test_a_lost_race_without_time_left_is_503_and_stores_nothing(uow: FakeUnitOfWork) -> None:
+    # Given a request with 2.5 s left and another writer that wins the race
+    from ciq import budget
+
+    uow.before_commit.append(lambda fake: fake.bump(USER))
+    # When a workspace is created; Then no second attempt starts: 503 with Retry-After, nothing stored
+    with budget.started(_Context(2.5)), pytest.raises(DependencyUnavailable) as raised:
+        post(uow, CREATE)
+    assert raised.value.headers["Retry-After"] == "1"
+    assert uow.commits == 0
+
+
+@pytest.mark.parametrize("seconds", [0.3, 0.5, 0.99, 1.0, 2.7, 4.0, 6.99, 7.0, 9.5, 30.0])
+def test_each_call_fits_the_time_left(seconds: float) -> None:
+    # Given the time a request has left; Then one call's attempts (each connect + read) fit in it,
+    # and a client's retries beyond the first attempt are only those of the default limits
+    from ciq.store.clients import DEFAULT_LIMITS, limits
+
+    limit = limits(seconds)
+    assert limit == DEFAULT_LIMITS or limit.attempts * (limit.connect + limit.read) <= seconds
+    assert limit == DEFAULT_LIMITS or limit.attempts == 1
+
+
+def test_no_call_starts_when_the_budget_is_spent() -> None:
+    from ciq.store.clients import limits
+
+    with pytest.raises(DependencyUnavailable):
+        limits(0.29)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ciq.contracts import live_agents as contract
 from ciq.contracts.mutations import AgentDelete
 from ciq.domain.context import Context
-from ciq.errors import NotFound
+from ciq.errors import ConcurrentModification, DependencyUnavailable, NotFound
 from ciq.live_agents import client, sync
 from ciq.live_agents.normalize import normalize_records, record_id
 from ciq.live_agents.tracking import AgentView
@@ -221,5 +221,5 @@ def _sync_write(
     completes = WriteRequest(request.user_id, creates=first.created, completes=request.idempotency)
     try:
         return write(uow, completes, change, respond, render)
-    except NotFound:
-        return as_stored
+    except (NotFound, DependencyUnavailable, ConcurrentModification):
+        return as_stored  # the first write landed: its answer stands, the outcome is sent again later

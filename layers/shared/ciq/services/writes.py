@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ciq import budget
 from ciq.domain import aggregate
 from ciq.domain.context import Context
 from ciq.errors import (
@@ -44,6 +45,10 @@ if TYPE_CHECKING:
     from ciq.ports import Loaded, UnitOfWork
 
 A = TypeVar("A")
+# Of the request's time budget (ciq.budget): what the unknown-outcome read after a commit is kept,
+# and the least worth starting another attempt with (a load and a commit).
+CHECK_SECONDS = 1.0
+MIN_ATTEMPT_SECONDS = 0.6
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,7 @@ def write(
     """`change` changes the account through its aggregate methods and returns what `answer` needs."""
     if (replay := _replay(uow, request, answer)) is not None:
         return replay
-    deadline, attempt = time.monotonic() + get_settings().write_retry_seconds, 0
+    deadline, attempt = time.monotonic() + get_settings().write_retry_seconds, 0  # and the time budget
     while True:
         loaded = _load(uow, request.user_id)
         if request.if_match is not None and loaded.version != request.if_match:
@@ -113,15 +118,25 @@ def write(
                 "the account kept changing while this request was applied; retry shortly",
                 headers={"Retry-After": "1"},
             )
-        time.sleep(_backoff(attempt))
+        _pause(_backoff(attempt))
         attempt += 1
+
+
+def _pause(seconds: float) -> None:
+    """The backoff before another attempt, when the request's time budget still holds one; when it
+    does not, 503: this attempt did not commit (its race was lost), so nothing was stored."""
+    left = budget.remaining()
+    if left is not None and left - seconds < CHECK_SECONDS + MIN_ATTEMPT_SECONDS:
+        raise budget.spent()
+    time.sleep(seconds)
 
 
 def _landed(uow: UnitOfWork, loaded: Loaded, records: tuple[AnswerRecord, ...], token: str) -> bool:
     """True when this attempt is stored; False when another write came first."""
     user_id = loaded.account.user_id
     try:
-        uow.commit(loaded, records, token)
+        with budget.reserving(CHECK_SECONDS):  # kept for the read that resolves a lost reply
+            uow.commit(loaded, records, token)
     except DependencyUnavailable:
         if not uow.committed(user_id, token):  # the write did not land: the 503 stands
             raise

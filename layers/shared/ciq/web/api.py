@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from pydantic import ValidationError
 
+from ciq import budget
 from ciq.errors import AppError, MethodNotAllowed, NotFound
 from ciq.settings import get_settings
 from ciq.web import csrf
@@ -133,7 +134,8 @@ class Api:
         origin = _header(event, "origin")
         if method == "OPTIONS":
             return self._preflight(event, origin)
-        response = self.resolver.resolve(event, context)
+        with budget.started(context):  # every dependency call below ends inside the function's time
+            response = self.resolver.resolve(event, context)
         headers = response.setdefault("headers", {}) or {}
         response["headers"] = headers
         headers.update(self._cors(origin))
