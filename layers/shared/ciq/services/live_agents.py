@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ciq.contracts import live_agents as contract
 from ciq.contracts.mutations import AgentDelete
 from ciq.domain.context import Context
-from ciq.errors import ConcurrentModification, DependencyUnavailable, NotFound
+from ciq.errors import ConcurrentModification, DependencyUnavailable, InternalError, NotFound
 from ciq.live_agents import client, sync
 from ciq.live_agents.normalize import normalize_records, record_id
 from ciq.live_agents.tracking import AgentView
@@ -110,7 +110,8 @@ def list_agents(
         lambda acc, _version, _: agents_list(acc, workspace_id, "live", degraded),
         render,
     )
-    assert stored.answer is not None
+    if stored.answer is None:  # only a replay has none, and this write carries no Idempotency-Key
+        raise InternalError("the live-agents sync was answered as a replay")
     return stored.answer, stored.version
 
 
