@@ -69,4 +69,4 @@ def test_the_largest_import_and_a_full_batch_finish_within_the_timeout(local_tab
     # Then it is stored inside the timeout too
     assert status == 200
     assert batch_seconds < FUNCTION_TIMEOUT_SECONDS - 1
-    print(f"\nlargest import {import_seconds:.2f} s, full batch on it {batch_seconds:.2f} s")  # noqa: T201
+    print(f"\nlargest import {import_seconds:.2f} s, full batch on it {batch_seconds:.2f} s")
