@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     parse_api_gateway_arn,
 )
 
+from ciq import budget
 from ciq.auth.cookies import request_token
 from ciq.errors import Unauthorized
 from ciq.metrics import Event, flushed, record
@@ -37,7 +38,8 @@ logger = Logger()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         token = request_token(event.get("headers"), event.get("multiValueHeaders"))
-        session = auth.authenticate(token)
+        with budget.started(context):  # the session lookup ends inside the function's time
+            session = auth.authenticate(token)
     except Unauthorized as denied:
         logger.info("session refused", extra={"reason": denied.message})
         record(Event.SESSION_REFUSED)

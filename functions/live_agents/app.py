@@ -20,10 +20,12 @@ from ciq.errors import (
     invalid,
 )
 from ciq.services import live_agents
-from ciq.services.writes import idempotency_request, parse_if_match
+from ciq.store.unit_of_work import DynamoUnitOfWork
+from ciq.web import render
 from ciq.web.api import Api, written_response
 from ciq.web.conditional import conditional_read
-from ciq.web.request import header, identity, json_object, raw_body
+from ciq.web.preconditions import write_request
+from ciq.web.request import identity, json_object, raw_body
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
@@ -33,6 +35,7 @@ PATH = "/api/live-agents"
 AGENT_PATH = "/api/live-agents/{agentId}"
 logger = Logger()
 api = Api(logger)
+store = DynamoUnitOfWork()
 
 
 @api.route(
@@ -50,8 +53,9 @@ def read() -> Response[str]:
     user_id, query = identity(event).user_id, event.get("queryStringParameters")
     return conditional_read(
         event,
-        lambda holds: live_agents.held_version(user_id, query, holds),
-        lambda: live_agents.list_agents(user_id, query),
+        lambda holds: live_agents.held_version(store, user_id, query, holds),
+        lambda: live_agents.list_agents(store, user_id, query, render.agents_list),
+        render.agents_list,
     )
 
 
@@ -68,13 +72,9 @@ def read() -> Response[str]:
 def create() -> Response[str]:
     event = api.event()
     payload = json_object(event, BODY_MAX_BYTES)
-    outcome = live_agents.create(
-        identity(event).user_id,
-        payload,
-        if_match=parse_if_match(header(event, "If-Match")),
-        idem=idempotency_request(header(event, "Idempotency-Key"), "POST", PATH, payload),
-    )
-    return written_response(outcome)
+    request = write_request(event, "POST", PATH, payload)
+    written = live_agents.create(store, request, payload, render.agent_answer)
+    return written_response(written, render.agent_answer)
 
 
 @api.route(
@@ -91,14 +91,9 @@ def update(**_path: str) -> Response[str]:  # Powertools passes {agentId}; read 
     event = api.event()
     agent_id = _agent_id(event)
     payload = json_object(event, BODY_MAX_BYTES)
-    outcome = live_agents.update(
-        identity(event).user_id,
-        agent_id,
-        payload,
-        if_match=parse_if_match(header(event, "If-Match")),
-        idem=idempotency_request(header(event, "Idempotency-Key"), "PATCH", f"{PATH}/{agent_id}", payload),
-    )
-    return written_response(outcome)
+    request = write_request(event, "PATCH", f"{PATH}/{agent_id}", payload)
+    written = live_agents.update(store, request, agent_id, payload, render.agent_answer)
+    return written_response(written, render.agent_answer)
 
 
 @api.route(
@@ -121,13 +116,9 @@ def delete(**_path: str) -> Response[str]:  # Powertools passes {agentId}; read 
     agent_id = _agent_id(event)
     if raw_body(event, BODY_MAX_BYTES).strip():
         raise invalid("", "DELETE takes no body", "extra_forbidden")
-    outcome = live_agents.delete(
-        identity(event).user_id,
-        agent_id,
-        if_match=parse_if_match(header(event, "If-Match")),
-        idem=idempotency_request(header(event, "Idempotency-Key"), "DELETE", f"{PATH}/{agent_id}", None),
-    )
-    return written_response(outcome)
+    request = write_request(event, "DELETE", f"{PATH}/{agent_id}", None)
+    written = live_agents.delete(store, request, agent_id, render.agent_answer)
+    return written_response(written, render.agent_answer)
 
 
 def _agent_id(event: dict[str, Any]) -> str:

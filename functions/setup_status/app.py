@@ -11,10 +11,12 @@ from ciq.contracts.base import BODY_MAX_BYTES
 from ciq.errors import AggregateTooLarge, InvariantViolation, NotFound, UnknownMutation
 from ciq.metrics import flushed
 from ciq.services import setup_status
-from ciq.services.writes import idempotency_request, parse_if_match
+from ciq.store.unit_of_work import DynamoUnitOfWork
+from ciq.web import render
 from ciq.web.api import Api, written_response
 from ciq.web.conditional import conditional_read
-from ciq.web.request import header, identity, json_object
+from ciq.web.preconditions import write_request
+from ciq.web.request import identity, json_object
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 PATH = "/api/setup-status"
 logger = Logger()
 api = Api(logger)
+store = DynamoUnitOfWork()
 
 
 @api.route("GET", PATH, summary="The Get Started status", answers={200: "SetupStatus"}, versioned=True)
@@ -31,8 +34,9 @@ def read() -> Response[str]:
     caller = identity(event)
     return conditional_read(
         event,
-        lambda holds: setup_status.held_version(caller.user_id, holds),
-        lambda: setup_status.read(caller.user_id, caller.session_id),
+        lambda holds: setup_status.held_version(store, caller.user_id, holds),
+        lambda: setup_status.read(store, caller.user_id, caller.session_id),
+        render.setup_status,
     )
 
 
@@ -48,16 +52,10 @@ def read() -> Response[str]:
 )
 def mutate() -> Response[str]:
     event = api.event()
-    caller = identity(event)
     payload = json_object(event, BODY_MAX_BYTES)
-    outcome = setup_status.mutate(
-        caller.user_id,
-        caller.session_id,
-        payload,
-        if_match=parse_if_match(header(event, "If-Match")),
-        idem=idempotency_request(header(event, "Idempotency-Key"), "PATCH", PATH, payload),
-    )
-    return written_response(outcome)
+    request = write_request(event, "PATCH", PATH, payload)
+    written = setup_status.mutate(store, request, payload, render.setup_status)
+    return written_response(written, render.setup_status)
 
 
 @flushed

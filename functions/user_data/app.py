@@ -19,10 +19,12 @@ from ciq.errors import (
 )
 from ciq.metrics import flushed
 from ciq.services import user_data
-from ciq.services.writes import idempotency_request, parse_if_match
+from ciq.store.unit_of_work import DynamoUnitOfWork
+from ciq.web import render
 from ciq.web.api import Api, written_response
 from ciq.web.conditional import conditional_read
-from ciq.web.request import header, identity, json_object, prefers_minimal
+from ciq.web.preconditions import write_request
+from ciq.web.request import identity, json_object, prefers_minimal
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 PATH = "/api/user-data"
 logger = Logger()
 api = Api(logger)
+store = DynamoUnitOfWork()
 
 
 @api.route("GET", PATH, summary="The caller's data", answers={200: "UserDataAnswer"}, versioned=True)
@@ -38,7 +41,10 @@ def read() -> Response[str]:
     event = api.event()
     user_id = identity(event).user_id
     return conditional_read(
-        event, lambda holds: user_data.held_version(user_id, holds), lambda: user_data.read(user_id)
+        event,
+        lambda holds: user_data.held_version(store, user_id, holds),
+        lambda: user_data.read(store, user_id),
+        render.data_answer,
     )
 
 
@@ -56,15 +62,9 @@ def read() -> Response[str]:
 def mutate() -> Response[str]:
     event = api.event()
     payload = json_object(event, BODY_MAX_BYTES)
-    outcome = user_data.mutate(
-        identity(event).user_id,
-        payload,
-        if_match=parse_if_match(header(event, "If-Match")),
-        idem=idempotency_request(header(event, "Idempotency-Key"), "POST", PATH, payload),
-        session_id=identity(event).session_id,
-        minimal=prefers_minimal(event),
-    )
-    return written_response(outcome)
+    request = write_request(event, "POST", PATH, payload)
+    written = user_data.mutate(store, request, payload, render.data_answer, minimal=prefers_minimal(event))
+    return written_response(written, render.data_answer)
 
 
 @api.route(
@@ -85,15 +85,10 @@ def mutate() -> Response[str]:
 def import_document() -> Response[str]:
     event = api.event()
     payload = json_object(event, IMPORT_BODY_MAX_BYTES)
-    outcome = user_data.import_document(
-        identity(event).user_id,
-        payload,
-        if_match=parse_if_match(header(event, "If-Match")),
-        idem=idempotency_request(header(event, "Idempotency-Key"), "PUT", PATH, payload),
-        session_id=identity(event).session_id,
-        minimal=prefers_minimal(event),
-    )
-    return written_response(outcome)
+    request = write_request(event, "PUT", PATH, payload)
+    minimal = prefers_minimal(event)
+    written = user_data.import_document(store, request, payload, render.data_answer, minimal=minimal)
+    return written_response(written, render.data_answer)
 
 
 @flushed

@@ -318,8 +318,8 @@ def test_a_conflict_that_never_clears_ends_in_409_with_retry_after(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given an account whose every conditional write loses a race (retries limited to 0.3 s)
-    from ciq.services import writes
     from ciq.settings import reset_settings
+    from ciq.store import user_store
     from ciq.store.errors import VersionConflict
 
     before = client.data()
@@ -331,7 +331,7 @@ def test_a_conflict_that_never_clears_ends_in_409_with_retry_after(
         attempts.append(1)
         raise VersionConflict
 
-    monkeypatch.setattr(writes.user_store, "save", always_conflict)
+    monkeypatch.setattr(user_store, "save", always_conflict)
 
     # When an intent-based mutation is sent
     status, headers, body = client.post({"type": "group.create", "name": "G"})

@@ -33,7 +33,8 @@ def setup() -> tuple[Account, Context]:
 
 
 def apply(account: Account, ctx: Context, payload: dict, session_id: str = "sess-a") -> s.SetupStatus:
-    onboarding.apply_setup_mutation(account, ctx, s.parse_setup_mutation(payload), session_id)
+    ctx.session_id = session_id
+    account.apply(ctx, s.parse_setup_mutation(payload))
     derive(account)
     assert violations(account) == []
     return onboarding.setup_status(account, session_id)

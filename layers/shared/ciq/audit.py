@@ -15,14 +15,12 @@ not switch off with the log level."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from ciq import metrics
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+from ciq.domain import events
 
 _logger = Logger(child=True)
 _logger.setLevel("INFO")
@@ -46,19 +44,16 @@ class AuditEvent(StrEnum):
     DATA_IMPORTED = "data.imported"
 
 
-# Accepted mutations (of /api/user-data and /api/setup-status) that are audit events, and the
-# business metric each one counts toward: one table for both.
-MUTATION_EVENTS: dict[str, tuple[AuditEvent, metrics.Event]] = {
-    "workspace.create": (AuditEvent.WORKSPACE_CREATED, metrics.Event.WORKSPACE_CREATED),
-    "workspace.duplicate": (AuditEvent.WORKSPACE_CREATED, metrics.Event.WORKSPACE_CREATED),
-    "knowledgeBase.create": (AuditEvent.KB_CREATED, metrics.Event.KNOWLEDGE_BASE_CHANGED),
-    "knowledgeBase.update": (AuditEvent.KB_UPDATED, metrics.Event.KNOWLEDGE_BASE_CHANGED),
-    "knowledgeBase.delete": (AuditEvent.KB_DELETED, metrics.Event.KNOWLEDGE_BASE_CHANGED),
-    "connection.create": (AuditEvent.CHANNEL_CONNECTED, metrics.Event.CONNECTION_ADDED),
-    "connection.delete": (AuditEvent.CHANNEL_DISCONNECTED, metrics.Event.CONNECTION_REMOVED),
-    "addConnection": (AuditEvent.CHANNEL_CONNECTED, metrics.Event.CONNECTION_ADDED),
-    "removeConnection": (AuditEvent.CHANNEL_DISCONNECTED, metrics.Event.CONNECTION_REMOVED),
-    "completeOnboarding": (AuditEvent.ONBOARDING_COMPLETED, metrics.Event.ONBOARDING_COMPLETED),
+# The audit record and business metric of each domain event (ciq.domain.events).
+DOMAIN_EVENTS: dict[type[events.DomainEvent], tuple[AuditEvent, metrics.Event]] = {
+    events.WorkspaceCreated: (AuditEvent.WORKSPACE_CREATED, metrics.Event.WORKSPACE_CREATED),
+    events.KnowledgeBaseCreated: (AuditEvent.KB_CREATED, metrics.Event.KNOWLEDGE_BASE_CHANGED),
+    events.KnowledgeBaseUpdated: (AuditEvent.KB_UPDATED, metrics.Event.KNOWLEDGE_BASE_CHANGED),
+    events.KnowledgeBaseDeleted: (AuditEvent.KB_DELETED, metrics.Event.KNOWLEDGE_BASE_CHANGED),
+    events.ConnectionAdded: (AuditEvent.CHANNEL_CONNECTED, metrics.Event.CONNECTION_ADDED),
+    events.ConnectionRemoved: (AuditEvent.CHANNEL_DISCONNECTED, metrics.Event.CONNECTION_REMOVED),
+    events.OnboardingCompleted: (AuditEvent.ONBOARDING_COMPLETED, metrics.Event.ONBOARDING_COMPLETED),
+    events.DataImported: (AuditEvent.DATA_IMPORTED, metrics.Event.DATA_IMPORTED),
 }
 
 
@@ -110,23 +105,10 @@ def signed_out(user_id: str, session_id: str) -> None:
     emit(AuditEvent.SIGNED_OUT, userId=user_id, sessionId=session_id)
 
 
-def mutations_committed(
-    user_id: str,
-    session_id: str | None,
-    mutations: Iterable[object],
-    entity_ids: Sequence[str | None] | None = None,
-) -> None:
-    """Mutations that were stored (never a replay): their business metrics and audit records.
-    `entity_ids[i]` is the id of the entity mutation i created, changed or removed, when known."""
-    for index, mutation in enumerate(mutations):
-        events = MUTATION_EVENTS.get(str(getattr(mutation, "type", "")))
-        if events is not None:
-            audit_event, metric = events
-            metrics.record(metric)
-            entity_id = entity_ids[index] if entity_ids is not None and index < len(entity_ids) else None
-            emit(audit_event, userId=user_id, sessionId=session_id, entityId=entity_id)
-
-
-def data_imported(user_id: str, session_id: str | None) -> None:
-    metrics.record(metrics.Event.DATA_IMPORTED)
-    emit(AuditEvent.DATA_IMPORTED, userId=user_id, sessionId=session_id)
+def committed(user_id: str, session_id: str | None, event: events.DomainEvent) -> None:
+    """A stored change (never a replay): its business metric and audit record, when it has them."""
+    recorded = DOMAIN_EVENTS.get(type(event))
+    if recorded is not None:
+        audit_event, metric = recorded
+        metrics.record(metric)
+        emit(audit_event, userId=user_id, sessionId=session_id, entityId=event.entity_id)

@@ -154,10 +154,11 @@ def invalid(path: str, message: str, code: str = "invalid") -> ValidationFailed:
     return ValidationFailed(message, [Detail(path, code, message)])
 
 
-def validation_failed(error: ValidationError, prefix: str = "") -> ValidationFailed:
-    """422 with one detail per pydantic error, each pointing at the offending field."""
+def validation_failed(error: ValidationError, prefix: str = "", skip: int = 0) -> ValidationFailed:
+    """422 with one detail per pydantic error, each pointing at the offending field; `skip` leaves
+    out the first parts of each location (a discriminated union's tag)."""
     details = [
-        Detail(prefix + json_pointer(e["loc"]), e["type"], _message(e))
+        Detail(prefix + json_pointer(e["loc"][skip:]), e["type"], _message(e))
         for e in error.errors(include_url=False)
     ]
     return ValidationFailed("the request does not match the schema", details)
@@ -170,3 +171,17 @@ def json_pointer(loc: tuple[int | str, ...]) -> str:
 def _message(error: Any) -> str:
     # pydantic messages never echo the input value, which may be a secret or an email.
     return str(error["msg"])
+
+
+# -- store outcomes the write flow reacts to (not HTTP errors by themselves) -------------------------
+class VersionConflict(Exception):
+    """Another writer bumped the account's version between our read and our write."""
+
+
+class ConditionFailed(Exception):
+    """A condition on a non-root item of a transaction failed (for example an idempotency record
+    that another request wrote first). `index` is the item's position in the transaction."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"condition failed on transaction item {index}")
+        self.index = index

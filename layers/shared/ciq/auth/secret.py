@@ -67,13 +67,24 @@ def load_auth_secret() -> AuthSecret:
     # Imported on first use: Parameters imports boto3, which the function's init should not pay
     # for (ciq/store/clients.py); every path that gets here makes an AWS call anyway.
     from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS  # noqa: PLC0415
     from aws_lambda_powertools.utilities.parameters.exceptions import (  # noqa: PLC0415
         GetParameterError,
         TransformParameterError,
     )
 
+    from ciq.store import clients  # noqa: PLC0415 - boto3 again
+
     settings = get_settings()
     try:
+        # Powertools' own provider (its cache is the one `clear_caches` empties), reading through
+        # a client bounded by the request's time budget (ciq.budget) instead of botocore's
+        # defaults (60 s reads, 5 attempts: 181 s measured against a hanging endpoint).
+        client = clients.ssm()
+        if "ssm" in DEFAULT_PROVIDERS:
+            DEFAULT_PROVIDERS["ssm"].client = client
+        else:
+            DEFAULT_PROVIDERS["ssm"] = parameters.SSMProvider(boto3_client=client)
         value = parameters.get_parameter(
             settings.auth_secret_param,
             decrypt=True,

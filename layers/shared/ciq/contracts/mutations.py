@@ -5,9 +5,10 @@ cleared (`image`, `compliance`, draft keys)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from functools import cached_property
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args, get_origin
 
-from pydantic import Field, StringConstraints, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, ValidationInfo, field_validator
 
 from ciq.contracts.base import ApiModel, Description, EntityId, ImageRef, Name, Phone, ProposedId
 from ciq.contracts.entities import (
@@ -207,13 +208,49 @@ Mutation = Annotated[
 ]
 
 
-_BY_TYPE: dict[str, type[_Mutation]] = {
-    m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]
-    for m in _Mutation.__subclasses__()
-}
+Command = _Mutation
+"""A change to an account: one class per mutation, told apart by its `type` on the wire."""
+C = TypeVar("C", bound=Command)
 
 
-def parse_mutations(payload: Any, batch_max: int) -> tuple[list[_Mutation], bool]:
+class CommandParser(Generic[C]):
+    """One pydantic `TypeAdapter` over a route's discriminated union of commands, built on first use
+    (as the models are, `defer_build`). The union is the only list of a route's commands: the
+    accepted `type`s are read from it, never from a registry kept beside it."""
+
+    def __init__(self, union: Any, *, name_known: bool = False) -> None:
+        self._union, self._name_known = union, name_known
+        members = get_args(get_args(union)[0]) if get_origin(union) is Annotated else get_args(union)
+        self.types: tuple[str, ...] = tuple(
+            get_args(cls.model_fields["type"].annotation)[0] for cls in members
+        )
+
+    @cached_property
+    def _adapter(self) -> TypeAdapter[C]:
+        return TypeAdapter(self._union)
+
+    def parse(self, item: dict[str, Any], where: str = "") -> C:
+        """`item` as its command: an unknown or missing `type` is 400 unknown_mutation (checked
+        first), a bad shape is 422 with field pointers under `where`."""
+        kind = item.get("type")
+        if not isinstance(kind, str) or kind not in self.types:
+            message = "a mutation needs a string type"
+            if isinstance(kind, str):
+                message = f"unknown mutation type {kind!r}"
+            if self._name_known:
+                message += "; one of " + ", ".join(self.types)
+            raise UnknownMutation(message, [Detail(f"{where}/type", "unknown_mutation", message)])
+        try:
+            return self._adapter.validate_python(item)
+        except ValidationError as error:
+            # The adapter's locations start with the union's tag (the `type`): not part of the body.
+            raise validation_failed(error, where, skip=1) from None
+
+
+MUTATIONS: CommandParser[Any] = CommandParser(Mutation)
+
+
+def parse_mutations(payload: Any, batch_max: int) -> tuple[list[Command], bool]:
     """One mutation object or `{"mutations": [...]}`; returns the mutations and whether it was a batch.
     Unknown or missing `type` is 400 unknown_mutation; a bad shape is 422 with field pointers."""
     if not isinstance(payload, dict):
@@ -235,17 +272,5 @@ def parse_mutations(payload: Any, batch_max: int) -> tuple[list[_Mutation], bool
         items, prefix, batch = [payload], "", False
     parsed = []
     for index, item in enumerate(items):
-        where = prefix.format(index)
-        kind = item.get("type") if isinstance(item, dict) else None
-        if not isinstance(kind, str) or kind not in _BY_TYPE:
-            message = (
-                f"unknown mutation type {kind!r}"
-                if isinstance(kind, str)
-                else "a mutation needs a string type"
-            )
-            raise UnknownMutation(message, [Detail(f"{where}/type", "unknown_mutation", message)])
-        try:
-            parsed.append(_BY_TYPE[kind].model_validate(item))
-        except ValidationError as error:
-            raise validation_failed(error, where) from None
+        parsed.append(MUTATIONS.parse(item if isinstance(item, dict) else {}, prefix.format(index)))
     return parsed, batch

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, ValidationError, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
 from ciq.contracts.base import ApiModel, EntityId, Phone
 from ciq.contracts.entities import Compliance, Connection, ConnectionState, Family
-from ciq.contracts.mutations import _Mutation
-from ciq.errors import Detail, UnknownMutation, invalid, validation_failed
+from ciq.contracts.mutations import Command, CommandParser, _Mutation
+from ciq.errors import invalid
 
 # Labels are normalized (and their 80-char limit checked) by the domain, as in connection.create.
 RawLabel = Annotated[str, StringConstraints(max_length=1000)]
@@ -73,7 +73,7 @@ class CompleteOnboarding(_Mutation):
     type: Literal["completeOnboarding"]
 
 
-SetupMutation = (
+SetupMutation = Annotated[
     SelectChannelTypes
     | AddConnection
     | UpdateConnection
@@ -81,36 +81,19 @@ SetupMutation = (
     | SetPersistentlyHidden
     | DismissForSession
     | RestoreGetStarted
-    | CompleteOnboarding
-)
-
-_BY_TYPE: dict[str, type[SetupMutation]] = {
-    "selectChannelTypes": SelectChannelTypes,
-    "addConnection": AddConnection,
-    "updateConnection": UpdateConnection,
-    "removeConnection": RemoveConnection,
-    "setPersistentlyHidden": SetPersistentlyHidden,
-    "dismissForSession": DismissForSession,
-    "restoreGetStarted": RestoreGetStarted,
-    "completeOnboarding": CompleteOnboarding,
-}
+    | CompleteOnboarding,
+    Field(discriminator="type"),
+]
+SETUP_MUTATIONS: CommandParser[Any] = CommandParser(SetupMutation, name_known=True)
 
 
-def parse_setup_mutation(payload: Any) -> SetupMutation:
+def parse_setup_mutation(payload: Any) -> Command:
     """Exactly one mutation object. Unknown or missing `type` is 400 unknown_mutation (checked first,
     so a batch `{"mutations": [...]}` is one too); a bad shape is 422 with field pointers."""
     if not isinstance(payload, dict):
         raise invalid("", "the body must be one mutation object", "type")
-    kind = payload.get("type")
-    if not isinstance(kind, str) or kind not in _BY_TYPE:
-        known = ", ".join(_BY_TYPE)
-        message = f"unknown mutation type {kind!r}" if isinstance(kind, str) else "a mutation needs a type"
-        message += f"; one of {known}"
-        raise UnknownMutation(message, [Detail("/type", "unknown_mutation", message)])
-    try:
-        return _BY_TYPE[kind].model_validate(payload)
-    except ValidationError as error:
-        raise validation_failed(error) from None
+    command: Command = SETUP_MUTATIONS.parse(payload)
+    return command
 
 
 class Progress(ApiModel):

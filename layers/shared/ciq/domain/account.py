@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,16 @@ from ciq.contracts.entities import (
     Workspace,
 )
 from ciq.errors import Detail, NotFound
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from ciq.contracts.imports import ImportDocument
+    from ciq.contracts.mutations import Command
+    from ciq.domain.context import Context
+    from ciq.domain.events import DomainEvent
+
+_T = TypeVar("_T")
 
 MAX_REMEMBERED_DISMISSALS = 50
 
@@ -53,6 +63,32 @@ class Account:
     initialized: bool = False
     # True once any user write was accepted: ends the "untouched defaults" state of PUT import.
     touched: bool = False
+    # What the changes of this write did (ciq.domain.events); never stored.
+    events: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
+
+    # -- changes: the only ways to change an account in a write (rules in ciq.domain.aggregate) -----
+    def apply(self, ctx: Context, command: Command) -> dict[str, Any]:
+        """Applies one command; returns its result entry `{type, id, ...}`."""
+        from ciq.domain import aggregate  # noqa: PLC0415 - aggregate imports this module
+
+        return aggregate.apply(self, ctx, [command], batch=False)[0]
+
+    def apply_batch(self, ctx: Context, commands: Sequence[Command]) -> list[dict[str, Any]]:
+        """Applies a batch atomically; an error points at `/mutations/{index}`."""
+        from ciq.domain import aggregate  # noqa: PLC0415
+
+        return aggregate.apply(self, ctx, commands, batch=True)
+
+    def import_document(self, ctx: Context, document: ImportDocument, *, pinned: bool) -> None:
+        from ciq.domain import aggregate  # noqa: PLC0415
+
+        aggregate.import_document(self, ctx, document, pinned=pinned)
+
+    def record(self, edit: Callable[[], _T]) -> _T:
+        """A change the server makes on its own (live-agents sync bookkeeping)."""
+        from ciq.domain import aggregate  # noqa: PLC0415
+
+        return aggregate.record(self, edit)
 
     # -- lookups: an id that is not in this account is 404, whoever owns it elsewhere ----------------
     def workspace(self, workspace_id: str, pointer: str = "/workspaceId") -> Workspace:

@@ -33,6 +33,7 @@ def random_id(prefix: str) -> str:
 @dataclass
 class Context:
     user_id: str
+    session_id: str | None = None  # the calling session, when a rule depends on it (Get Started)
     now: str = field(default_factory=utc_now)
     new_id: Callable[[str], str] = random_id
 

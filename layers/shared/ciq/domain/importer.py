@@ -11,9 +11,7 @@ from ciq.contracts.base import MAX_CONNECTIONS_PER_AGENT
 from ciq.contracts.entities import Agent, Connection, Group, KbDraftState, KnowledgeBase, Workspace
 from ciq.domain.account import Account
 from ciq.domain.defaults import DEFAULT_AGENT_ID, DEFAULT_KB_ID, DEFAULT_WORKSPACE_ID
-from ciq.domain.derive import derive
 from ciq.domain.hydrate import assign_orphan_connections, hydrate
-from ciq.domain.invariants import check_invariants
 from ciq.domain.labels import normalize_label
 from ciq.domain.mutations import check_family_fields
 from ciq.errors import AppError, Detail, ValidationFailed
@@ -48,9 +46,7 @@ def imported_account(current: Account, doc: ImportDocument, ctx: Context) -> Acc
     hydrate(account, ctx)
     assign_orphan_connections(account, ctx)
     _fill_kb_owned_links(account)
-    derive(account)
-    check_invariants(account)
-    return account
+    return account  # derived and checked by the aggregate's sequence (ciq.domain.aggregate)
 
 
 def _refuse_duplicate_ids(doc: ImportDocument) -> None:

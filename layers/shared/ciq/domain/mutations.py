@@ -14,8 +14,6 @@ from ciq.domain.labels import normalize_label, with_suffix
 from ciq.errors import AgentNotReady, Detail, InvariantViolation, NotFound, invalid
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from ciq.contracts import mutations as m
     from ciq.contracts.entities import Agent, KnowledgeBase, Workspace
     from ciq.domain.account import Account
@@ -417,30 +415,3 @@ def check_family_fields(
         raise invalid("/phoneNumber", f"{family} connections have no phone number", "not_allowed")
     if family != Family.SMS and has_compliance:
         raise invalid("/compliance", "compliance (10DLC) applies to sms connections only", "not_allowed")
-
-
-APPLIERS: dict[str, Callable[[Account, Context, Any], Result]] = {
-    "profile.update": profile_update,
-    "group.create": group_create,
-    "group.update": group_update,
-    "group.delete": group_delete,
-    "workspace.create": workspace_create,
-    "workspace.update": workspace_update,
-    "workspace.duplicate": workspace_duplicate,
-    "workspace.delete": workspace_delete,
-    "workspace.reorder": workspace_reorder,
-    "knowledgeBase.create": knowledge_base_create,
-    "knowledgeBase.update": knowledge_base_update,
-    "knowledgeBase.delete": knowledge_base_delete,
-    "agent.create": agent_create,
-    "agent.update": agent_update,
-    "agent.delete": agent_delete,
-    "connection.create": connection_create,
-    "connection.update": connection_update,
-    "connection.delete": connection_delete,
-    "nodePositions.set": node_positions_set,
-}
-
-
-def apply_mutation(account: Account, ctx: Context, mutation: m._Mutation) -> Result:
-    return APPLIERS[mutation.type](account, ctx, mutation)  # type: ignore[attr-defined]

@@ -17,13 +17,12 @@ from ciq.contracts.entities import Family, KbDraftState
 from ciq.domain import defaults
 from ciq.domain.account import MAX_REMEMBERED_DISMISSALS
 from ciq.domain.kb_validation import validate_kb_draft
-from ciq.domain.mutations import connection_create, connection_delete, connection_update
+from ciq.domain.mutations import Result, connection_create, connection_delete, connection_update
 from ciq.errors import Detail, InvariantViolation, NotFound
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from ciq.contracts.entities import Agent, KnowledgeBase, Workspace
+    from ciq.contracts.mutations import Command
     from ciq.domain.account import Account
     from ciq.domain.context import Context
 
@@ -162,13 +161,14 @@ def _kb_complete(account: Account) -> bool:
 
 
 # -- lifecycle mutations -----------------------------------------------------------------------------
-def select_channel_types(account: Account, ctx: Context, mut: s.SelectChannelTypes, session_id: str) -> None:
+def select_channel_types(account: Account, ctx: Context, mut: s.SelectChannelTypes) -> Result:
     # A set, kept in catalog order: the same selection reads the same whatever order it was sent in.
     chosen = set(mut.channel_types)
     account.setup.selected_channel_types = [family for family in Family if family in chosen]
+    return _result(mut)
 
 
-def add_connection(account: Account, ctx: Context, mut: s.AddConnection, session_id: str) -> None:
+def add_connection(account: Account, ctx: Context, mut: s.AddConnection) -> Result:
     """The user-data rules of connection.create on the target: KB-owned families on the target KB,
     agent families by the assignment rule starting at the target agent; never an `addedVia`."""
     target = resolve_target(account, ctx)
@@ -176,43 +176,49 @@ def add_connection(account: Account, ctx: Context, mut: s.AddConnection, session
     if not mut.family.agent_managed:
         fields["knowledge_base_id"] = target.knowledge_base_id  # docs-hub rule 4: kb-default-1
     create = m.ConnectionCreate(type="connection.create", workspace_id=target.workspace_id, **fields)
-    connection_create(account, ctx, create, start_agent_id=target.agent_id)
+    return _result(mut, connection_create(account, ctx, create, start_agent_id=target.agent_id)["id"])
 
 
-def update_connection(account: Account, ctx: Context, mut: s.UpdateConnection, session_id: str) -> None:
+def update_connection(account: Account, ctx: Context, mut: s.UpdateConnection) -> Result:
     _check_in_target(account, ctx, mut.connection_id)
     connection_update(account, ctx, m.ConnectionUpdate(type="connection.update", **_given(mut)))
+    return _result(mut, mut.connection_id)
 
 
-def remove_connection(account: Account, ctx: Context, mut: s.RemoveConnection, session_id: str) -> None:
+def remove_connection(account: Account, ctx: Context, mut: s.RemoveConnection) -> Result:
     _check_in_target(account, ctx, mut.connection_id)
     delete = m.ConnectionDelete(type="connection.delete", connection_id=mut.connection_id)
     connection_delete(account, ctx, delete)
+    return _result(mut, mut.connection_id)
 
 
 def set_persistently_hidden(
-    account: Account, ctx: Context, mut: s.SetPersistentlyHidden, session_id: str
-) -> None:
+    account: Account, ctx: Context, mut: s.SetPersistentlyHidden) -> Result:
     account.setup.persistently_hidden = mut.hidden
+    return _result(mut)
 
 
-def dismiss_for_session(account: Account, ctx: Context, mut: s.DismissForSession, session_id: str) -> None:
+def dismiss_for_session(account: Account, ctx: Context, mut: s.DismissForSession) -> Result:
     # Sessions live 12 h, so only recent dismissals matter: the oldest are forgotten first, which
     # keeps the root item bounded however often the user signs in.
+    session_id = _session(ctx)
     others = [sid for sid in account.setup.dismissed_sessions if sid != session_id]
     account.setup.dismissed_sessions = [*others, session_id][-MAX_REMEMBERED_DISMISSALS:]
+    return _result(mut)
 
 
-def restore_get_started(account: Account, ctx: Context, mut: s.RestoreGetStarted, session_id: str) -> None:
+def restore_get_started(account: Account, ctx: Context, mut: s.RestoreGetStarted) -> Result:
     setup = account.setup
     if setup.onboarding_complete:
         message = "onboarding is complete: Get Started is retired and cannot be restored"
         raise InvariantViolation(message, [Detail("", "onboarding_complete", message)])
     setup.persistently_hidden = False
+    session_id = _session(ctx)
     setup.dismissed_sessions = [sid for sid in setup.dismissed_sessions if sid != session_id]
+    return _result(mut)
 
 
-def complete_onboarding(account: Account, ctx: Context, mut: s.CompleteOnboarding, session_id: str) -> None:
+def complete_onboarding(account: Account, ctx: Context, mut: s.CompleteOnboarding) -> Result:
     # A missing target KB counts as the blank one a connection mutation would recreate.
     kb = _target_kb(account)
     missing = validate_kb_draft(kb.draft if kb else KbDraftState()).missing_fields
@@ -222,6 +228,7 @@ def complete_onboarding(account: Account, ctx: Context, mut: s.CompleteOnboardin
             [Detail(f"/draft/{name}", "missing", f"{name} is not set") for name in missing],
         )
     account.setup.onboarding_complete = True
+    return _result(mut)
 
 
 def _check_in_target(account: Account, ctx: Context, connection_id: str) -> None:
@@ -239,18 +246,12 @@ def _given(mut: s.AddConnection | s.UpdateConnection) -> dict[str, Any]:
     return {name: getattr(mut, name) for name in mut.model_fields_set if name != "type"}
 
 
-_APPLIERS: dict[str, Callable[[Account, Context, Any, str], None]] = {
-    "selectChannelTypes": select_channel_types,
-    "addConnection": add_connection,
-    "updateConnection": update_connection,
-    "removeConnection": remove_connection,
-    "setPersistentlyHidden": set_persistently_hidden,
-    "dismissForSession": dismiss_for_session,
-    "restoreGetStarted": restore_get_started,
-    "completeOnboarding": complete_onboarding,
-}
+def _result(mut: Command, entity_id: Any = None) -> Result:
+    return {"type": getattr(mut, "type", ""), "id": entity_id}
 
 
-def apply_setup_mutation(account: Account, ctx: Context, mutation: s.SetupMutation, session_id: str) -> None:
-    """`session_id` is the calling session: dismissals belong to it (a new sign-in shows Get Started)."""
-    _APPLIERS[mutation.type](account, ctx, mutation, session_id)
+def _session(ctx: Context) -> str:
+    """Dismissals belong to the calling session (a new sign-in shows Get Started again)."""
+    if ctx.session_id is None:
+        raise ValueError("a Get Started dismissal needs the calling session")
+    return ctx.session_id

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
+from ciq import budget as request_budget
 from ciq.settings import get_settings
 
 if TYPE_CHECKING:
@@ -62,6 +63,9 @@ class Answer:
     reason: str = ""
 
 
+RECORD_SECONDS = 2.0  # of the request's budget, kept for the write that records the sync's outcome
+
+
 class Budget:
     """One deadline for every upstream call of one API request."""
 
@@ -70,7 +74,11 @@ class Budget:
 
     @classmethod
     def from_settings(cls) -> Budget:
-        return cls(get_settings().live_agents_timeout_ms / 1000)
+        """The configured timeout, within the request's time budget less what the write that
+        records the sync needs after it (ciq.budget)."""
+        configured = get_settings().live_agents_timeout_ms / 1000
+        left = request_budget.remaining()
+        return cls(configured if left is None else max(0.0, min(configured, left - RECORD_SECONDS)))
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()

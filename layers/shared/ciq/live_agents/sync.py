@@ -6,7 +6,7 @@
    service may still hold; import every valid record the store lacks.
 2. `execute` sends it within the request's budget, stopping at the first unavailable answer (what is
    left stays pending for a later call).
-3. `apply_results` records the outcome on the account inside a `run_write(system=True)`: sync states
+3. `apply_results` records the outcome on the account inside a write, as `Account.record`: sync states
    only for agents still as they were sent, imports through the `agent.create` rule."""
 
 from __future__ import annotations

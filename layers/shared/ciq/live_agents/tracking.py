@@ -1,19 +1,24 @@
-"""Which agents the live-agents service must hear about. Every stored write (any route) runs
-`track_changes` after its change: an agent whose synced view changed becomes `pending`, and an agent
-that was removed while the service may hold it is remembered in `Account.agent_deletions`. The next
-live-agents call pushes both (docs/api/live-agents.md "Sync states")."""
+"""Which agents the live-agents service must hear about. Every user change (any route) is watched
+(`watch_agents`, registered on the aggregate by ciq.services.subscribers): an agent whose synced
+view changed becomes `pending`, and an agent that was removed while the service may hold it is
+remembered in `Account.agent_deletions`. The next live-agents call pushes both
+(docs/api/live-agents.md "Sync states")."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ciq.contracts.entities import Agent
     from ciq.domain.account import Account
 
 # Bounds the root item: beyond this many unsent deletions the oldest are forgotten (and logged).
 MAX_AGENT_DELETIONS = 500
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,3 +77,15 @@ def track_changes(before: Baseline, account: Account) -> list[str]:
     forgotten = deletions[:-MAX_AGENT_DELETIONS] if len(deletions) > MAX_AGENT_DELETIONS else []
     account.agent_deletions = deletions[len(forgotten) :]
     return forgotten
+
+
+def watch_agents(account: Account) -> Callable[[Account], None]:
+    """The aggregate's watcher (ciq.services.subscribers): the baseline before a user's change,
+    then `track_changes` after it."""
+    baseline = Baseline.of(account)
+
+    def after(changed: Account) -> None:
+        if forgotten := track_changes(baseline, changed):
+            _log.warning("live-agents deletions dropped (backlog full)", extra={"agent_ids": forgotten})
+
+    return after

@@ -14,6 +14,7 @@ from ciq.domain.onboarding import setup_status
 from ciq.services import auth
 from ciq.services.writes import peek_account
 from ciq.store import account_store, auth_store, keys
+from ciq.store.unit_of_work import DynamoUnitOfWork
 
 if TYPE_CHECKING:
     from ciq.contracts.account import AccountDeleteRequest
@@ -27,7 +28,7 @@ AUDIT_NOTE = (
 def export(user_id: str, session_id: str) -> AccountExport:
     """Everything the table holds about the caller. Reads only: a new user's defaults are shown as
     they would be stored, not written."""
-    account, version = peek_account(user_id)
+    account, version = peek_account(DynamoUnitOfWork(), user_id)
     items = account_store.user_items(user_id)
     failures = auth_store.get_verify_failures(email_hash(load_auth_secret().pepper, account.profile.email))
     return AccountExport(

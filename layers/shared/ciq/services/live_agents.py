@@ -6,65 +6,87 @@ stays `pending` and is sent again by a later call."""
 
 from __future__ import annotations
 
-import json
 import logging
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ciq.contracts import live_agents as contract
 from ciq.contracts.mutations import AgentDelete
 from ciq.domain.context import Context
-from ciq.domain.mutations import agent_create, agent_delete, agent_update
-from ciq.errors import NotFound
+from ciq.errors import ConcurrentModification, DependencyUnavailable, InternalError, NotFound
 from ciq.live_agents import client, sync
 from ciq.live_agents.normalize import normalize_records, record_id
 from ciq.live_agents.tracking import AgentView
 from ciq.services import versions
-from ciq.services.writes import IdempotencyRequest, Outcome, read_account, run_write
+from ciq.services.writes import WriteRequest, Written, read_account, write
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ciq.contracts.entities import Agent
     from ciq.domain.account import Account
+    from ciq.ports import UnitOfWork
 
 _log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AgentsList:
+    agents: list[dict[str, Any]]
+    source: str  # "live": the service answered; "store": the stored agents alone
+    degraded: bool
+
+
+@dataclass(frozen=True)
+class AgentAnswer:
+    agent: dict[str, Any]
+    source: str
+    degraded: bool
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """The first write's answer and the account it stored, for the sync that follows it."""
+
+    answer: AgentAnswer
+    account: Account
 
 
 def agent_json(agent: Agent) -> dict[str, Any]:
     return agent.model_dump(mode="json")
 
 
-def list_body(account: Account, workspace_id: str | None, source: str, degraded: bool) -> str:
+def agents_list(account: Account, workspace_id: str | None, source: str, degraded: bool) -> AgentsList:
     agents = [agent_json(a) for a in account.agents if workspace_id in (None, a.workspace_id)]
-    return json.dumps({"agents": agents, "source": source, "degraded": degraded}, separators=(",", ":"))
-
-
-def agent_body(agent: dict[str, Any], source: str, degraded: bool) -> str:
-    return json.dumps({"agent": agent, "source": source, "degraded": degraded}, separators=(",", ":"))
+    return AgentsList(agents, source, degraded)
 
 
 # -- GET ---------------------------------------------------------------------------------------------
-def held_version(user_id: str, query: dict[str, str] | None, holds: Callable[[int], bool]) -> int | None:
+def held_version(
+    uow: UnitOfWork, user_id: str, query: dict[str, str] | None, holds: Callable[[int], bool]
+) -> int | None:
     """The held version from the root item alone, only in store mode and for the whole list: a live
     service must be synced first, and a `workspaceId` filter checked (404), by the full read."""
     if client.configured() or contract.parse_query(query) is not None:
         return None
-    return versions.held_version(user_id, holds, first_read_stores=True)
+    return versions.held_version(uow, user_id, holds, first_read_stores=True)
 
 
-def list_agents(user_id: str, query: dict[str, str] | None) -> tuple[str, int]:
+def list_agents(
+    uow: UnitOfWork, user_id: str, query: dict[str, str] | None, render: Callable[[AgentsList], str]
+) -> tuple[AgentsList, int]:
     workspace_id = contract.parse_query(query)
-    account, version = read_account(user_id)  # a new user's defaults are stored here (CONTRACT §10)
+    account, version = read_account(uow, user_id)  # a new user's defaults are stored here (CONTRACT §10)
     if workspace_id is not None:
         account.workspace(workspace_id)  # 404 when it is not the caller's
     if not client.configured():
-        return list_body(account, workspace_id, "store", True), version
+        return agents_list(account, workspace_id, "store", True), version
     budget = client.Budget.from_settings()
     try:
         records = client.list_agents(user_id, budget)
     except client.Unavailable as error:
         _log.warning("live-agents service unavailable; answering from the store (%s)", error.reason)
-        return list_body(account, workspace_id, "store", True), version
+        return agents_list(account, workspace_id, "store", True), version
     accepted, rejected = normalize_records(records, account)
     for rejection in rejected:
         _log.warning(
@@ -76,127 +98,129 @@ def list_agents(user_id: str, query: dict[str, str] | None) -> tuple[str, int]:
     results = sync.execute(user_id, plan, budget)
     degraded = results.unavailable is not None
     if not sync.apply_and_compare(account, Context(user_id), plan, results):
-        return list_body(account, workspace_id, "live", degraded), version
+        return agents_list(account, workspace_id, "live", degraded), version
 
-    def change(account: Account, ctx: Context) -> tuple[Account, None]:
-        sync.apply_results(account, ctx, plan, results)
-        return account, None
+    def change(account: Account, ctx: Context) -> None:
+        account.record(lambda: sync.apply_results(account, ctx, plan, results))
 
-    outcome = run_write(
-        user_id, change, lambda acc, _v, _e: list_body(acc, workspace_id, "live", degraded), system=True
+    stored = write(
+        uow,
+        WriteRequest(user_id),
+        change,
+        lambda acc, _version, _: agents_list(acc, workspace_id, "live", degraded),
+        render,
     )
-    return outcome.body, outcome.version
+    if stored.answer is None:  # only a replay has none, and this write carries no Idempotency-Key
+        raise InternalError("the live-agents sync was answered as a replay")
+    return stored.answer, stored.version
 
 
 # -- writes ------------------------------------------------------------------------------------------
-class _Written:
-    """What the store write left behind, for the sync that follows it."""
-
-    account: Account
-    agent: dict[str, Any]
-
-
-def create(user_id: str, payload: Any, *, if_match: int | None, idem: IdempotencyRequest | None) -> Outcome:
+def create(
+    uow: UnitOfWork, request: WriteRequest, payload: Any, render: Callable[[AgentAnswer], str]
+) -> Written[AgentAnswer]:
     mutation = contract.parse_create(payload)
-    written = _Written()
 
-    def change(account: Account, ctx: Context) -> tuple[Account, str]:
-        return account, str(agent_create(account, ctx, mutation)["id"])
+    def answer(account: Account, _version: int, agent_id: str) -> _Stored:
+        return _Stored(AgentAnswer(agent_json(account.agent(agent_id)), "store", True), account)
 
-    def respond(account: Account, _version: int, agent_id: str) -> str:
-        written.account, written.agent = account, agent_json(account.agent(agent_id))
-        return agent_body(written.agent, "store", True)
-
-    first = run_write(user_id, change, respond, if_match=if_match, idem=idem, status=201)
-    return first if first.replayed else _sync_write(user_id, first, written, "put", idem=idem, status=201)
+    first = write(
+        uow,
+        replace(request, creates=True),
+        lambda account, ctx: str(account.apply(ctx, mutation)["id"]),
+        answer,
+        lambda stored: render(stored.answer),
+    )
+    return _sync_write(uow, request, first, "put", render)
 
 
 def update(
-    user_id: str, agent_id: str, payload: Any, *, if_match: int | None, idem: IdempotencyRequest | None
-) -> Outcome:
+    uow: UnitOfWork, request: WriteRequest, agent_id: str, payload: Any, render: Callable[[AgentAnswer], str]
+) -> Written[AgentAnswer]:
     mutation = contract.parse_update(payload, contract.path_agent_id(agent_id))
-    written = _Written()
 
-    def change(account: Account, ctx: Context) -> tuple[Account, None]:
-        agent_update(account, ctx, mutation)
-        return account, None
+    def answer(account: Account, _version: int, _result: Any) -> _Stored:
+        return _Stored(AgentAnswer(agent_json(account.agent(mutation.agent_id)), "store", True), account)
 
-    def respond(account: Account, _version: int, _extra: None) -> str:
-        written.account, written.agent = account, agent_json(account.agent(mutation.agent_id))
-        return agent_body(written.agent, "store", True)
+    first = write(
+        uow,
+        request,
+        lambda account, ctx: account.apply(ctx, mutation),
+        answer,
+        lambda stored: render(stored.answer),
+    )
+    return _sync_write(uow, request, first, "put", render)
 
-    first = run_write(user_id, change, respond, if_match=if_match, idem=idem)
-    return first if first.replayed else _sync_write(user_id, first, written, "put", idem=idem, status=200)
 
-
-def delete(user_id: str, agent_id: str, *, if_match: int | None, idem: IdempotencyRequest | None) -> Outcome:
+def delete(
+    uow: UnitOfWork, request: WriteRequest, agent_id: str, render: Callable[[AgentAnswer], str]
+) -> Written[AgentAnswer]:
     mutation = AgentDelete(type="agent.delete", agent_id=contract.path_agent_id(agent_id))
-    written = _Written()
 
-    def change(account: Account, ctx: Context) -> tuple[Account, dict[str, Any]]:
+    def change(account: Account, ctx: Context) -> dict[str, Any]:
         deleted = agent_json(account.agent(mutation.agent_id))
-        agent_delete(account, ctx, mutation)
+        account.apply(ctx, mutation)
         if client.configured():
             # Told to the service even if it was never synced: the service may hold it anyway.
             account.agent_deletions.append(mutation.agent_id)
-        return account, deleted
+        return deleted
 
-    def respond(account: Account, _version: int, deleted: dict[str, Any]) -> str:
-        written.account = account
-        written.agent = dict(deleted)
+    def answer(account: Account, _version: int, deleted: dict[str, Any]) -> _Stored:
+        agent = dict(deleted)
         if client.configured() or "syncState" in deleted:  # the service may hold it: a deletion to send
-            written.agent["syncState"] = "pending"
-            written.agent.pop("syncError", None)
-        return agent_body(written.agent, "store", True)
+            agent["syncState"] = "pending"
+            agent.pop("syncError", None)
+        return _Stored(AgentAnswer(agent, "store", True), account)
 
-    first = run_write(user_id, change, respond, if_match=if_match, idem=idem)
-    return first if first.replayed else _sync_write(user_id, first, written, "delete", idem=idem, status=200)
+    first = write(uow, request, change, answer, lambda stored: render(stored.answer))
+    return _sync_write(uow, request, first, "delete", render)
 
 
 def _sync_write(
-    user_id: str,
-    first: Outcome,
-    written: _Written,
+    uow: UnitOfWork,
+    request: WriteRequest,
+    first: Written[_Stored],
     kind: str,
-    *,
-    idem: IdempotencyRequest | None,
-    status: int,
-) -> Outcome:
+    render: Callable[[AgentAnswer], str],
+) -> Written[AgentAnswer]:
     """Tells the service about the write just stored (and anything else pending), then records the
     outcome in a second, system write whose answer also becomes the Idempotency-Key's answer."""
-    if not client.configured():
-        return first
-    agent_id = str(written.agent["id"])
-    account = written.account
+    stored = first.answer
+    public = None if stored is None else stored.answer
+    as_stored = Written(public, first.version, first.created, first.recorded, first.replayed)
+    if stored is None or first.replayed or not client.configured():
+        return as_stored
+    written, account = stored.answer.agent, stored.account
+    agent_id = str(written["id"])
     focus = (
         sync.Operation("put", agent_id, AgentView.of(account.agent(agent_id)))
         if kind == "put"
         else sync.Operation("delete", agent_id)
     )
     plan = sync.plan_pending(account, focus)
-    results = sync.execute(user_id, plan, client.Budget.from_settings())
+    results = sync.execute(request.user_id, plan, client.Budget.from_settings())
     answer = results.answer(focus.kind, agent_id)
     if answer is None and not results.answers:
-        return first  # nothing reached the service: the stored answer (pending, degraded) stands
+        return as_stored  # nothing reached the service: the stored answer stands
     source, degraded = ("live" if answer else "store"), results.unavailable is not None
 
-    def change(account: Account, ctx: Context) -> tuple[Account, None]:
-        sync.apply_results(account, ctx, plan, results)
-        return account, None
+    def change(account: Account, ctx: Context) -> None:
+        account.record(lambda: sync.apply_results(account, ctx, plan, results))
 
-    def respond(account: Account, _version: int, _extra: None) -> str:
+    def respond(account: Account, _version: int, _extra: None) -> AgentAnswer:
         if kind == "put":
             current = next((a for a in account.agents if a.id == agent_id), None)
-            agent = agent_json(current) if current is not None else written.agent
+            agent = agent_json(current) if current is not None else written
         else:
-            agent = {k: v for k, v in written.agent.items() if k != "syncError"}
+            agent = {k: v for k, v in written.items() if k != "syncError"}
             if answer is not None and answer.outcome == "accepted":
                 agent["syncState"] = "synced"
             elif answer is not None:
                 agent["syncState"], agent["syncError"] = "failed", answer.reason
-        return agent_body(agent, source, degraded)
+        return AgentAnswer(agent, source, degraded)
 
+    completes = WriteRequest(request.user_id, creates=first.created, completes=request.idempotency)
     try:
-        return run_write(user_id, change, respond, status=status, system=True, replaces=idem)
-    except NotFound:
-        return first
+        return write(uow, completes, change, respond, render)
+    except (NotFound, DependencyUnavailable, ConcurrentModification):
+        return as_stored  # the first write landed: its answer stands, the outcome is sent again later

@@ -5,56 +5,40 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ciq import audit
 from ciq.contracts.setup_status import parse_setup_mutation
-from ciq.domain.onboarding import apply_setup_mutation, setup_status
+from ciq.domain.onboarding import setup_status
 from ciq.services import versions
-from ciq.services.writes import IdempotencyRequest, Outcome, peek_account, run_write
+from ciq.services.writes import peek_account, write
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ciq.domain.account import Account
-    from ciq.domain.context import Context
+    from ciq.contracts.setup_status import SetupStatus
+    from ciq.ports import UnitOfWork
+    from ciq.services.writes import WriteRequest, Written
 
 
-def status_body(account: Account, session_id: str) -> str:
-    return setup_status(account, session_id).model_dump_json()
-
-
-def held_version(user_id: str, holds: Callable[[int], bool]) -> int | None:
+def held_version(uow: UnitOfWork, user_id: str, holds: Callable[[int], bool]) -> int | None:
     """GET never writes, so version 0 (nothing stored yet) is a version a client can hold."""
-    return versions.held_version(user_id, holds, first_read_stores=False)
+    return versions.held_version(uow, user_id, holds, first_read_stores=False)
 
 
-def read(user_id: str, session_id: str) -> tuple[str, int]:
+def read(uow: UnitOfWork, user_id: str, session_id: str) -> tuple[SetupStatus, int]:
     """A new user's status is computed from defaults held in memory: GET never writes (CONTRACT §10
     "Reads"), so its version is the stored one (0 before the first write or user-data read)."""
-    account, version = peek_account(user_id)
-    return status_body(account, session_id), version
+    account, version = peek_account(uow, user_id)
+    return setup_status(account, session_id), version
 
 
 def mutate(
-    user_id: str, session_id: str, payload: Any, *, if_match: int | None, idem: IdempotencyRequest | None
-) -> Outcome:
+    uow: UnitOfWork, request: WriteRequest, payload: Any, render: Callable[[SetupStatus], str]
+) -> Written[SetupStatus]:
     mutation = parse_setup_mutation(payload)
-    entity_ids: list[str | None] = [getattr(mutation, "connection_id", None)]
-
-    def change(account: Account, ctx: Context) -> tuple[Account, None]:
-        before = {c.id for c in account.connections}
-        apply_setup_mutation(account, ctx, mutation, session_id)
-        added = [c.id for c in account.connections if c.id not in before]
-        if added:
-            entity_ids[:] = added[-1:]
-        return account, None
-
-    outcome = run_write(
-        user_id,
-        change,
-        lambda account, _version, _extra: status_body(account, session_id),
-        if_match=if_match,
-        idem=idem,
+    session_id = request.session_id or ""
+    return write(
+        uow,
+        request,
+        lambda account, ctx: account.apply(ctx, mutation),
+        lambda account, _version, _result: setup_status(account, session_id),
+        render,
     )
-    if not outcome.replayed:
-        audit.mutations_committed(user_id, session_id, [mutation], entity_ids)
-    return outcome

@@ -2,143 +2,87 @@
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pydantic import ValidationError
 
-from ciq import audit
 from ciq.contracts.base import BATCH_MAX
 from ciq.contracts.imports import ImportRequest
 from ciq.contracts.mutations import parse_mutations
-from ciq.domain.delta import delta
-from ciq.domain.importer import imported_account
-from ciq.domain.mutations import apply_mutation
-from ciq.errors import AppError, ImportRefused, validation_failed
+from ciq.errors import validation_failed
 from ciq.services import versions
-from ciq.services.writes import (
-    IdempotencyRequest,
-    Outcome,
-    read_account,
-    run_write,
-)
+from ciq.services.writes import read_account, write
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from ciq.contracts.entities import UserData
     from ciq.domain.account import Account
     from ciq.domain.context import Context
+    from ciq.ports import UnitOfWork
+    from ciq.services.writes import WriteRequest, Written
 
 
-def data_body(account: Account, version: int, results: list[dict[str, Any]] | None = None) -> str:
-    data = account.to_user_data().model_dump_json()
-    tail = "" if results is None else ',"results":' + json.dumps(results, separators=(",", ":"))
-    return f'{{"data":{data},"version":{version}{tail}}}'
+Render: TypeAlias = "Callable[[DataAnswer], str]"
 
 
-class WriteAnswer:
-    """A write's answer: the whole data, or with `minimal` (`Prefer: return=minimal`) the delta from
-    the state the change was applied to (docs/api/user-data.md "Minimal answers"). Every write bumps
-    the version by one, so that state is version - 1."""
+@dataclass(frozen=True)
+class DataAnswer:
+    """The data at `version`, with each mutation's result after a POST. `before`: with a minimal
+    answer (`Prefer: return=minimal`), the data the change was applied to (the state at version - 1,
+    every write bumping the version by one) in its JSON form, for the edge to answer the delta."""
 
-    def __init__(self, minimal: bool) -> None:
-        self.minimal = minimal
-        self._before: dict[str, Any] | None = None
-
-    def applying_to(self, account: Account) -> None:
-        """Called by the change, on each attempt, before it changes anything."""
-        if self.minimal:
-            self._before = _wire(account)
-
-    def body(self, account: Account, version: int, results: list[dict[str, Any]] | None = None) -> str:
-        if self._before is None:  # a full answer, or a replay whose change did not run here
-            return data_body(account, version, results)
-        answer = {**delta(self._before, _wire(account)), "baseVersion": version - 1, "version": version}
-        if results is not None:
-            answer["results"] = results
-        return json.dumps(answer, separators=(",", ":"))
+    data: UserData
+    version: int
+    results: list[dict[str, Any]] | None = None
+    before: dict[str, Any] | None = None
 
 
-def _wire(account: Account) -> dict[str, Any]:
-    wire: dict[str, Any] = json.loads(account.to_user_data().model_dump_json())
-    return wire
+def held_version(uow: UnitOfWork, user_id: str, holds: Callable[[int], bool]) -> int | None:
+    return versions.held_version(uow, user_id, holds, first_read_stores=True)
 
 
-def held_version(user_id: str, holds: Callable[[int], bool]) -> int | None:
-    return versions.held_version(user_id, holds, first_read_stores=True)
-
-
-def read(user_id: str) -> tuple[str, int]:
-    account, version = read_account(user_id)
-    return data_body(account, version), version
+def read(uow: UnitOfWork, user_id: str) -> tuple[DataAnswer, int]:
+    account, version = read_account(uow, user_id)
+    return DataAnswer(account.to_user_data(), version), version
 
 
 def mutate(
-    user_id: str,
-    payload: Any,
-    *,
-    if_match: int | None,
-    idem: IdempotencyRequest | None,
-    session_id: str | None = None,
-    minimal: bool = False,
-) -> Outcome:
+    uow: UnitOfWork, request: WriteRequest, payload: Any, render: Render, *, minimal: bool
+) -> Written[DataAnswer]:
     mutations, batch = parse_mutations(payload, BATCH_MAX)
-    entity_ids: list[str | None] = []  # of the attempt that committed (a retry runs `change` again)
-    answer = WriteAnswer(minimal)
 
-    def change(account: Account, ctx: Context) -> tuple[Account, list[dict[str, Any]]]:
-        answer.applying_to(account)
-        results = []
-        for index, mutation in enumerate(mutations):
-            try:
-                results.append(apply_mutation(account, ctx, mutation))
-            except AppError as error:
-                raise (error.at(f"/mutations/{index}") if batch else error) from None
-        entity_ids[:] = [result.get("id") for result in results]
-        return account, results
+    def change(account: Account, ctx: Context) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        before = _before(account, minimal)
+        return before, account.apply_batch(ctx, mutations) if batch else [account.apply(ctx, mutations[0])]
 
-    outcome = run_write(
-        user_id,
-        change,
-        lambda account, version, results: answer.body(account, version, results or []),
-        if_match=if_match,
-        idem=idem,
-    )
-    if not outcome.replayed:
-        audit.mutations_committed(user_id, session_id, mutations, entity_ids)
-    return outcome
+    def answer(account: Account, version: int, changed: Any) -> DataAnswer:
+        before, results = changed or (None, [])
+        return DataAnswer(account.to_user_data(), version, results, before)
+
+    return write(uow, request, change, answer, render)
 
 
 def import_document(
-    user_id: str,
-    payload: Any,
-    *,
-    if_match: int | None,
-    idem: IdempotencyRequest | None,
-    session_id: str | None = None,
-    minimal: bool = False,
-) -> Outcome:
+    uow: UnitOfWork, request: WriteRequest, payload: Any, render: Render, *, minimal: bool
+) -> Written[DataAnswer]:
     try:
         document = ImportRequest.model_validate(payload).data
     except ValidationError as error:
         raise validation_failed(error) from None
-    answer = WriteAnswer(minimal)
 
-    def change(account: Account, ctx: Context) -> tuple[Account, None]:
-        answer.applying_to(account)
-        if if_match is None and account.touched:
-            raise ImportRefused(
-                "the account already has changes; import only over untouched defaults, or send If-Match"
-            )
-        return imported_account(account, document, ctx), None
+    def change(account: Account, ctx: Context) -> dict[str, Any] | None:
+        before = _before(account, minimal)
+        account.import_document(ctx, document, pinned=request.if_match is not None)
+        return before
 
-    outcome = run_write(
-        user_id,
-        change,
-        lambda account, version, _: answer.body(account, version),
-        if_match=if_match,
-        idem=idem,
-    )
-    if not outcome.replayed:
-        audit.data_imported(user_id, session_id)
-    return outcome
+    def answer(account: Account, version: int, before: dict[str, Any] | None) -> DataAnswer:
+        return DataAnswer(account.to_user_data(), version, before=before)
+
+    return write(uow, request, change, answer, render)
+
+
+def _before(account: Account, minimal: bool) -> dict[str, Any] | None:
+    """A copy of the data before the change, taken on each attempt (a retry changes a fresh read)."""
+    return account.to_user_data().model_dump(mode="json") if minimal else None

@@ -1,210 +1,208 @@
-"""The one write flow of every mutating route (docs/architecture/persistence-model.md):
+"""The one write flow of every mutating route (docs/architecture/write-flow.md):
 
-load -> hydrate -> apply the change -> check invariants -> conditional transaction, with the
-idempotency record in the same transaction; on a lost race, reload and re-apply the intent (jittered
-backoff) or answer 412 when the client pinned a version with If-Match.
+load -> hydrate -> change the aggregate (its one consistency sequence) -> commit through the unit of
+work (a conditional transaction with the idempotency record in it); on a lost race, reload and
+re-apply the intent (jittered backoff) or refuse with 412 when the client pinned a version.
 
 Every attempt carries a fresh commit token, stored on the root. A failure after the transaction may
 have been sent (a lost reply surfacing as 503, or as a version conflict when botocore resent a
 request that had committed) is an unknown outcome: the root's token is read before anything is
-re-applied or refused, and when it is this attempt's, the write landed and is answered as such."""
+re-applied or refused, and when it is this attempt's, the write landed and is answered as such.
+
+Services take and return domain values: a `WriteRequest` in, a `Written` answer out; ciq.web turns
+them into status codes, headers and JSON. `render` is the edge's JSON form of an answer, used only
+to record it with an Idempotency-Key (a replay answers those bytes)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 import random
-import re
 import secrets
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ciq import budget
+from ciq.domain import aggregate
 from ciq.domain.context import Context
-from ciq.domain.derive import derive
-from ciq.domain.hydrate import hydrate
-from ciq.domain.invariants import check_invariants
 from ciq.errors import (
     ConcurrentModification,
+    ConditionFailed,
     DependencyUnavailable,
     IdempotencyKeyReused,
     Unauthorized,
+    VersionConflict,
     VersionMismatch,
-    invalid,
 )
-from ciq.live_agents.tracking import Baseline, track_changes
+from ciq.ports import AnswerRecord
+from ciq.services import subscribers
 from ciq.settings import get_settings
-from ciq.store import idempotency, user_store
-from ciq.store.errors import ConditionFailed, VersionConflict
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ciq.domain.account import Account
+    from ciq.ports import Loaded, UnitOfWork
 
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
-_VERSION = re.compile(r"[0-9]{1,18}")
-_log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: int
-    body: str
-    version: int
-    replayed: bool = False
+A = TypeVar("A")
+# Of the request's time budget (ciq.budget): what the unknown-outcome read after a commit is kept,
+# and the least worth starting another attempt with (a load and a commit).
+CHECK_SECONDS = 1.0
+MIN_ATTEMPT_SECONDS = 0.6
 
 
 @dataclass(frozen=True)
 class IdempotencyRequest:
+    """An Idempotency-Key as hashes: of the key in its scope, and of the request it names."""
+
     key_hash: str
     request_hash: str
 
 
-def idempotency_request(key: str | None, method: str, path: str, payload: Any) -> IdempotencyRequest | None:
-    """Keys are scoped per user (the record sits in the user's partition), method and path."""
-    if key is None:
-        return None
-    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or not key.isprintable() or not key.isascii():
-        raise invalid(
-            "",
-            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters",
-            "invalid_header",
-        )
-    scope = f"{method} {path} {key}".encode()
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
-    return IdempotencyRequest(hashlib.sha256(scope).hexdigest(), hashlib.sha256(canonical).hexdigest())
+@dataclass(frozen=True)
+class WriteRequest:
+    """Who writes, and on what terms: a pinned version (If-Match), an Idempotency-Key, whether the
+    answer is a creation, and the request whose recorded answer this write completes."""
+
+    user_id: str
+    session_id: str | None = None
+    if_match: int | None = None
+    idempotency: IdempotencyRequest | None = None
+    creates: bool = False
+    completes: IdempotencyRequest | None = None
 
 
-def parse_if_match(value: str | None) -> int | None:
-    """`"7"`, `W/"7"` or `7` pin version 7; `*` pins nothing. ASCII digits only (`str.isdigit`
-    accepts "²", which int() refuses), and no more than a version can have."""
-    if value is None or value.strip() == "*":
-        return None
-    text = value.strip().removeprefix("W/").strip('"')
-    if not _VERSION.fullmatch(text):
-        raise VersionMismatch('If-Match must be an ETag this API returned, such as "7"')
-    return int(text)
+@dataclass(frozen=True)
+class Written(Generic[A]):
+    """A stored write's answer. `recorded`: the answer as kept with an Idempotency-Key (a replay has
+    only that, and no `answer`)."""
+
+    answer: A | None
+    version: int
+    created: bool = False
+    recorded: bytes | None = None
+    replayed: bool = False
 
 
-def run_write(
-    user_id: str,
-    change: Callable[[Account, Context], tuple[Account, Any]],
-    respond: Callable[[Account, int, Any], str],
-    *,
-    if_match: int | None = None,
-    idem: IdempotencyRequest | None = None,
-    status: int = 200,
-    system: bool = False,
-    replaces: IdempotencyRequest | None = None,
-) -> Outcome:
-    """`system`: a write the server makes on its own (live-agents sync bookkeeping): it sets sync
-    states itself and does not end the untouched state. `replaces`: the idempotency record of the
-    request this write completes; its stored answer becomes this write's answer."""
-    if idem is not None and (replay := _replay(user_id, idem, respond)) is not None:
+def write(
+    uow: UnitOfWork,
+    request: WriteRequest,
+    change: Callable[[Account, Context], Any],
+    answer: Callable[[Account, int, Any], A],
+    render: Callable[[A], str],
+) -> Written[A]:
+    """`change` changes the account through its aggregate methods and returns what `answer` needs."""
+    if (replay := _replay(uow, request, answer)) is not None:
         return replay
-    deadline = time.monotonic() + get_settings().write_retry_seconds
-    attempt = 0
+    deadline, attempt = time.monotonic() + get_settings().write_retry_seconds, 0  # and the time budget
     while True:
-        snapshot = _load(user_id)
-        if if_match is not None and snapshot.version != if_match:
-            raise _mismatch(snapshot.version)
-        ctx = Context(user_id)
-        hydrate(snapshot.account, ctx)
-        baseline = None if system else Baseline.of(snapshot.account)
-        account, extra = change(snapshot.account, ctx)
-        if not system:
-            account.touched = True
-        account.sort_by_creation()
-        derive(account)
-        check_invariants(account)
-        if baseline is not None and (forgotten := track_changes(baseline, account)):
-            _log.warning("live-agents deletions dropped (backlog full)", extra={"agent_ids": forgotten})
-        version = snapshot.version + 1
-        body = respond(account, version, extra)
-        items = [
-            idempotency.put_item(
-                user_id,
-                req.key_hash,
-                req.request_hash,
-                status,
-                body.encode(),
-                version=version,
-                replace=req is replaces,
-            )
-            for req in (idem, replaces)
-            if req is not None
-        ]
-        outcome, token = Outcome(status, body, version), secrets.token_urlsafe(16)
+        loaded = _load(uow, request.user_id)
+        if request.if_match is not None and loaded.version != request.if_match:
+            raise _mismatch(loaded.version)
+        ctx = Context(request.user_id, request.session_id)
+        aggregate.loaded(loaded.account, ctx)
+        value = answer(loaded.account, loaded.version + 1, change(loaded.account, ctx))
+        written, records = _recorded(request, value, loaded.version + 1, render)
         try:
-            user_store.save(snapshot, account, items, commit_token=token)
-            return outcome
-        except DependencyUnavailable:
-            if user_store.committed(user_id, token):  # the reply was lost, not the write
-                return outcome
-            raise
-        except VersionConflict:
-            if user_store.committed(user_id, token):  # a resent request met its own commit
-                return outcome
-            if if_match is not None:
-                raise _mismatch(None) from None
-            if time.monotonic() >= deadline:
-                raise ConcurrentModification(
-                    "the account kept changing while this request was applied; retry shortly",
-                    headers={"Retry-After": "1"},
-                ) from None
-            time.sleep(_backoff(attempt))
-            attempt += 1
-        except ConditionFailed:
-            # Another request with the same Idempotency-Key committed first: answer as it did.
-            if idem is not None and (replay := _replay(user_id, idem, respond)) is not None:
+            if _landed(uow, loaded, records, secrets.token_urlsafe(16)):
+                subscribers.committed(request.user_id, request.session_id, loaded.account.events)
+                return written
+        except ConditionFailed:  # another request with the same key committed first: answer as it did
+            if (replay := _replay(uow, request, answer)) is not None:
                 return replay
             raise
+        if request.if_match is not None:
+            raise _mismatch(None)
+        if time.monotonic() >= deadline:
+            raise ConcurrentModification(
+                "the account kept changing while this request was applied; retry shortly",
+                headers={"Retry-After": "1"},
+            )
+        _pause(_backoff(attempt))
+        attempt += 1
 
 
-def read_account(user_id: str) -> tuple[Account, int]:
+def _pause(seconds: float) -> None:
+    """The backoff before another attempt, when the request's time budget still holds one; when it
+    does not, 503: this attempt did not commit (its race was lost), so nothing was stored."""
+    left = budget.remaining()
+    if left is not None and left - seconds < CHECK_SECONDS + MIN_ATTEMPT_SECONDS:
+        raise budget.spent()
+    time.sleep(seconds)
+
+
+def _landed(uow: UnitOfWork, loaded: Loaded, records: tuple[AnswerRecord, ...], token: str) -> bool:
+    """True when this attempt is stored; False when another write came first."""
+    user_id = loaded.account.user_id
+    try:
+        with budget.reserving(CHECK_SECONDS):  # kept for the read that resolves a lost reply
+            uow.commit(loaded, records, token)
+    except DependencyUnavailable:
+        if not uow.committed(user_id, token):  # the write did not land: the 503 stands
+            raise
+    except VersionConflict:
+        return uow.committed(user_id, token)  # True: a resent request met its own commit
+    return True
+
+
+def _recorded(
+    request: WriteRequest, value: A, version: int, render: Callable[[A], str]
+) -> tuple[Written[A], tuple[AnswerRecord, ...]]:
+    keys = [k for k in (request.idempotency, request.completes) if k is not None]
+    if not keys:
+        return Written(value, version, request.creates), ()
+    body = render(value).encode()
+    records = tuple(
+        AnswerRecord(k.key_hash, k.request_hash, request.creates, body, version, k is request.completes)
+        for k in keys
+    )
+    return Written(value, version, request.creates, body), records
+
+
+def read_account(uow: UnitOfWork, user_id: str) -> tuple[Account, int]:
     """The hydrated account; a new user's defaults (or any repair) are persisted once, racing
     first reads included: the loser of the race reads the winner's data."""
     while True:
-        snapshot = _load(user_id)
-        if not hydrate(snapshot.account, Context(user_id)):
-            return snapshot.account, snapshot.version
+        loaded = _load(uow, user_id)
+        if not aggregate.loaded(loaded.account, Context(user_id)):
+            return loaded.account, loaded.version
         try:
-            return snapshot.account, user_store.save(snapshot, snapshot.account)
+            return loaded.account, uow.commit(loaded)
         except VersionConflict:
             continue
 
 
-def peek_account(user_id: str) -> tuple[Account, int]:
+def peek_account(uow: UnitOfWork, user_id: str) -> tuple[Account, int]:
     """The hydrated account and its stored version, hydration kept in memory: for reads that must
     never write (GET /api/setup-status computes a new user's status from defaults not yet stored)."""
-    snapshot = _load(user_id)
-    hydrate(snapshot.account, Context(user_id))
-    return snapshot.account, snapshot.version
+    loaded = _load(uow, user_id)
+    aggregate.loaded(loaded.account, Context(user_id))
+    return loaded.account, loaded.version
 
 
-def _load(user_id: str) -> user_store.Snapshot:
-    snapshot = user_store.load(user_id)
-    if snapshot is None:
+def _load(uow: UnitOfWork, user_id: str) -> Loaded:
+    loaded = uow.load(user_id)
+    if loaded is None:
         # The authorizer let a session through for a user without data: the account is gone.
         raise Unauthorized("this session's account no longer exists")
-    return snapshot
+    return loaded
 
 
 def _replay(
-    user_id: str, idem: IdempotencyRequest, respond: Callable[[Account, int, Any], str]
-) -> Outcome | None:
-    record = idempotency.get(user_id, idem.key_hash)
+    uow: UnitOfWork, request: WriteRequest, answer: Callable[[Account, int, Any], A]
+) -> Written[A] | None:
+    if request.idempotency is None:
+        return None
+    record = uow.answer(request.user_id, request.idempotency.key_hash)
     if record is None:
         return None
-    if record.request_hash != idem.request_hash:
+    if record.request_hash != request.idempotency.request_hash:
         raise IdempotencyKeyReused("this Idempotency-Key was used with a different request")
     if record.body is not None:
         version = record.version if record.version is not None else json.loads(record.body).get("version", 0)
-        return Outcome(record.status, record.body.decode(), int(version), replayed=True)
-    account, version = read_account(user_id)
-    return Outcome(record.status, respond(account, version, None), version, replayed=True)
+        return Written(None, int(version), record.created, record.body, replayed=True)
+    account, version = read_account(uow, request.user_id)  # the first answer was too large to keep
+    return Written(answer(account, version, None), version, record.created, replayed=True)
 
 
 def _mismatch(current: int | None) -> VersionMismatch:

@@ -6,41 +6,113 @@ requests that never reach AWS (CORS preflights, refused bodies). docs/performanc
 
 from __future__ import annotations
 
+import math
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ciq import budget
 
 if TYPE_CHECKING:
-    from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_ssm import SSMClient
 
 
-@cache
-def _config() -> Config:
+class Limits(NamedTuple):
+    """What one call may take: per attempt, the connect and read timeouts; and the attempts."""
+
+    connect: float
+    read: float
+    attempts: int
+
+
+# Fail fast even without a budget: a request should answer 503 rather than hang until API
+# Gateway's 29 s limit.
+DEFAULT_LIMITS = Limits(connect=2, read=5, attempts=3)
+_ATTEMPT_SECONDS = DEFAULT_LIMITS.connect + DEFAULT_LIMITS.read
+_MAX_BACKOFF_SECONDS = 2.0  # standard mode sleeps at most 1 s, then 2 s, before a retry
+_SMALLEST_CALL_SECONDS = 0.3  # below this a call could not answer: the budget is spent
+_THROTTLES = frozenset(
+    {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
+)
+
+
+def limits(seconds: float | None) -> Limits:
+    """The limits of a call that must finish, retries included, within `seconds` (None: no budget).
+    While a whole default attempt fits, the default client serves (its retries stop when the next
+    would not fit: `_stop_when_spent`); below that, one attempt sized to whole seconds (the smallest
+    call below one), so a warm sandbox keeps at most a handful of clients."""
+    if seconds is None or seconds >= _ATTEMPT_SECONDS:
+        return DEFAULT_LIMITS
+    if seconds < _SMALLEST_CALL_SECONDS:
+        raise budget.spent()
+    bucket = float(math.floor(seconds)) if seconds >= 1 else _SMALLEST_CALL_SECONDS
+    connect = min(DEFAULT_LIMITS.connect, bucket / 3)
+    return Limits(connect, bucket - connect, 1)
+
+
+def _stop_when_spent(response: Any = None, caught_exception: Any = None, **_: Any) -> None:
+    """botocore's `needs-retry` event, before its own retry handler: a failed attempt is not
+    retried when another default attempt (and its backoff) would overrun the time budget."""
+    left = budget.remaining()
+    if left is None or left >= _ATTEMPT_SECONDS + _MAX_BACKOFF_SECONDS:
+        return
+    failed = caught_exception is not None or (
+        response is not None
+        and (
+            response[0].status_code >= 500
+            or (response[1] or {}).get("Error", {}).get("Code") in _THROTTLES
+        )
+    )
+    if failed:
+        raise budget.spent()
+
+
+def _client(service: str, limit: Limits) -> Any:
+    import boto3  # noqa: PLC0415 - lazy: see the module docstring
     from botocore.config import Config  # noqa: PLC0415 - lazy: see the module docstring
 
-    # Fail fast: a request should answer 503 rather than hang until API Gateway's 29 s limit.
-    return Config(
-        connect_timeout=2,
-        read_timeout=5,
-        retries={"mode": "standard", "max_attempts": 3},
+    config = Config(
+        connect_timeout=limit.connect,
+        read_timeout=limit.read,
+        retries={"mode": "standard", "max_attempts": limit.attempts},
         tcp_keepalive=True,
     )
+    client = boto3.client(service, config=config)  # type: ignore[call-overload]
+    client.meta.events.register_first(f"needs-retry.{service}", _stop_when_spent)
+    return client
 
 
-@cache
 def dynamodb() -> DynamoDBClient:
-    import boto3  # noqa: PLC0415 - lazy: see the module docstring
+    """The client for the time this request has left (raises 503 when it has none)."""
+    return _dynamodb(limits(budget.remaining()))
 
-    return boto3.client("dynamodb", config=_config())
+
+def sesv2() -> SESV2Client:
+    return _sesv2(limits(budget.remaining()))
+
+
+def ssm() -> SSMClient:
+    return _ssm(limits(budget.remaining()))
 
 
 @cache
-def sesv2() -> SESV2Client:
-    import boto3  # noqa: PLC0415 - lazy: see the module docstring
+def _dynamodb(limit: Limits) -> DynamoDBClient:
+    client: DynamoDBClient = _client("dynamodb", limit)
+    return client
 
-    return boto3.client("sesv2", config=_config())
+
+@cache
+def _sesv2(limit: Limits) -> SESV2Client:
+    client: SESV2Client = _client("sesv2", limit)
+    return client
+
+
+@cache
+def _ssm(limit: Limits) -> SSMClient:
+    client: SSMClient = _client("ssm", limit)
+    return client
 
 
 # botocore's exception classes for `except` clauses, which Python evaluates only when an exception
@@ -59,5 +131,6 @@ def botocore_error() -> type[BotoCoreError]:
 
 def reset_clients() -> None:
     """Tests and the local runner swap the AWS backend (moto, DynamoDB Local) between runs."""
-    dynamodb.cache_clear()
-    sesv2.cache_clear()
+    _dynamodb.cache_clear()
+    _sesv2.cache_clear()
+    _ssm.cache_clear()

@@ -1,16 +1,8 @@
-"""Store-level outcomes the services react to (they are not HTTP errors by themselves)."""
+"""Store-level outcomes the services react to (they are not HTTP errors by themselves). Defined in
+ciq.errors, so that the write flow names them through its port without importing the store."""
 
 from __future__ import annotations
 
+from ciq.errors import ConditionFailed, VersionConflict
 
-class VersionConflict(Exception):
-    """Another writer bumped the account's version between our read and our write."""
-
-
-class ConditionFailed(Exception):
-    """A condition on a non-root item of a transaction failed (for example an idempotency record
-    that another request wrote first). `index` is the item's position in the transaction."""
-
-    def __init__(self, index: int) -> None:
-        super().__init__(f"condition failed on transaction item {index}")
-        self.index = index
+__all__ = ["ConditionFailed", "VersionConflict"]

@@ -13,11 +13,12 @@ import gzip
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from pydantic import ValidationError
 
+from ciq import budget
 from ciq.errors import AppError, MethodNotAllowed, NotFound
 from ciq.settings import get_settings
 from ciq.web import csrf
@@ -32,10 +33,11 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from ciq.services.writes import Outcome
+    from ciq.services.writes import Written
 
 GZIP_THRESHOLD_BYTES = 1024 * 1024
 JSON = "application/json"
+A = TypeVar("A")
 # On every answer of every function (and, in template.yaml, of API Gateway's own answers): no
 # content sniffing, HTTPS only for a year, and nothing cached, since every answer is about one
 # caller's session or data.
@@ -132,7 +134,8 @@ class Api:
         origin = _header(event, "origin")
         if method == "OPTIONS":
             return self._preflight(event, origin)
-        response = self.resolver.resolve(event, context)
+        with budget.started(context):  # every dependency call below ends inside the function's time
+            response = self.resolver.resolve(event, context)
         headers = response.setdefault("headers", {}) or {}
         response["headers"] = headers
         headers.update(self._cors(origin))
@@ -218,8 +221,17 @@ def versioned_response(status: int, body: str, version: int, *, replayed: bool =
     return json_response(status, body, headers)
 
 
-def written_response(outcome: Outcome) -> Response[str]:
-    return versioned_response(outcome.status, outcome.body, outcome.version, replayed=outcome.replayed)
+def written_response(written: Written[A], render: Callable[[A], str]) -> Response[str]:
+    """A stored write's answer: 201 for a creation; the recorded bytes when it has them (a replay,
+    or an answer kept with an Idempotency-Key), otherwise `render`ed here."""
+    if written.recorded is not None:
+        body = written.recorded.decode()
+    elif written.answer is not None:
+        body = render(written.answer)
+    else:  # a write always has one or the other
+        raise ValueError("a written answer without a body")
+    status = 201 if written.created else 200
+    return versioned_response(status, body, written.version, replayed=written.replayed)
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:

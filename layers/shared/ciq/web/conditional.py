@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 
+A = TypeVar("A")
 _ENTITY_TAG = re.compile(r'(?:W/)?"([0-9]{1,18})"')
 
 
@@ -58,7 +59,8 @@ def not_modified(version: int) -> Response[str]:
 def conditional_read(
     event: dict[str, Any],
     unchanged: Callable[[Callable[[int], bool]], int | None],
-    read: Callable[[], tuple[str, int]],
+    read: Callable[[], tuple[A, int]],
+    render: Callable[[A], str],
 ) -> Response[str]:
     """304 when `unchanged` (given what the client holds) finds the stored version held without a
     full read; otherwise the full read, which is still a 304 when its version is held."""
@@ -67,7 +69,7 @@ def conditional_read(
         version = unchanged(held.holds)
         if version is not None:
             return not_modified(version)
-    body, version = read()
+    answer, version = read()
     if held is not None and held.holds(version):
         return not_modified(version)
-    return versioned_response(200, body, version)
+    return versioned_response(200, render(answer), version)

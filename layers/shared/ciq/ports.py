@@ -1,0 +1,56 @@
+"""The persistence port of the write flow (cosmicpython's unit of work, in small): what a write and
+a read of an account need from storage, and nothing about how it is stored. The DynamoDB adapter is
+ciq.store.unit_of_work.DynamoUnitOfWork (one conditional transaction: the root on its version, the
+changed workspace items and the idempotency record); tests/fakes.py holds an in-memory one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ciq.domain.account import Account
+
+
+@dataclass
+class Loaded:
+    """An account as read and its version; `handle` is the adapter's own record of the read (what it
+    needs to write back only what changed), opaque to the write flow."""
+
+    account: Account
+    version: int
+    handle: object = None
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """The first answer to an Idempotency-Key: kept with the change, replayed for the same request."""
+
+    key_hash: str
+    request_hash: str
+    created: bool
+    body: bytes | None  # None when it was too large to keep: a replay reads the data again
+    version: int | None
+    replaces: bool = False  # overwrite this request's own record (a write that completes it)
+
+
+class UnitOfWork(Protocol):
+    def load(self, user_id: str) -> Loaded | None:
+        """The account, or None when the user has no root item."""
+
+    def stored_version(self, user_id: str) -> int | None:
+        """The version alone (one small read), or None when the user has no root item."""
+
+    def commit(
+        self, loaded: Loaded, records: tuple[AnswerRecord, ...] = (), token: str | None = None
+    ) -> int:
+        """Stores `loaded.account` over the version read, with `records`, atomically; returns the new
+        version. Raises VersionConflict (another write came first), ConditionFailed (another request
+        recorded the same key first) or DependencyUnavailable (the outcome may be unknown: ask
+        `committed(user_id, token)`)."""
+
+    def committed(self, user_id: str, token: str) -> bool:
+        """Whether the write that carried `token` is the one stored now."""
+
+    def answer(self, user_id: str, key_hash: str) -> AnswerRecord | None:
+        """The live record of an Idempotency-Key, if any."""

@@ -1,0 +1,59 @@
+"""The JSON of each answer the write-path services return (ciq.services.*): the edge alone decides
+what a domain value looks like on the wire."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from ciq.contracts.entities import UserData
+from ciq.domain.delta import delta
+
+if TYPE_CHECKING:
+    from ciq.contracts.setup_status import SetupStatus
+    from ciq.services.live_agents import AgentAnswer, AgentsList
+    from ciq.services.user_data import DataAnswer
+
+
+class _DataBody(BaseModel):
+    """`{"data", "version", "results"?}`, serialized in one pass (the data can be megabytes)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    data: UserData
+    version: int
+    results: list[dict[str, Any]] | None = None
+
+
+def data_answer(answer: DataAnswer) -> str:
+    """The whole data, or with a minimal answer the delta from `before` (docs/api/user-data.md
+    "Minimal answers")."""
+    if answer.before is None:
+        body = _DataBody(data=answer.data, version=answer.version, results=answer.results)
+        return body.model_dump_json(by_alias=True, exclude={"results"} if answer.results is None else None)
+    minimal = {
+        **delta(answer.before, answer.data.model_dump(mode="json")),
+        "baseVersion": answer.version - 1,
+        "version": answer.version,
+    }
+    if answer.results is not None:
+        minimal["results"] = answer.results
+    return _json(minimal)
+
+
+def setup_status(status: SetupStatus) -> str:
+    return status.model_dump_json()
+
+
+def agents_list(answer: AgentsList) -> str:
+    return _json({"agents": answer.agents, "source": answer.source, "degraded": answer.degraded})
+
+
+def agent_answer(answer: AgentAnswer) -> str:
+    return _json({"agent": answer.agent, "source": answer.source, "degraded": answer.degraded})
+
+
+def _json(value: dict[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"))
