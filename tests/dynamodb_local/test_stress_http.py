@@ -219,13 +219,17 @@ def test_many_clients_conflicting_on_one_account_lose_nothing(
         ]
     mutation_seconds = time.monotonic() - mutations_started
 
-    # Then every answer is 200, 412 (If-Match only) or 409 concurrent_modification (never If-Match)
+    # Then every answer is 200, 412 (If-Match only), 409 concurrent_modification (never If-Match), or
+    # 503 when the function's time budget no longer fits another attempt (a loaded machine; the
+    # write did not commit: the exact final state below proves it)
     outcomes = Counter((a.status, a.code, a.if_match) for a in answers)
     assert set(outcomes) <= {
         (200, None, False),
         (200, None, True),
         (412, "version_mismatch", True),
         (409, "concurrent_modification", False),
+        (503, "dependency_unavailable", False),
+        (503, "dependency_unavailable", True),
     }, outcomes
     accepted = [a for a in answers if a.status == 200]
     # And each accepted write got its own version: a serial order of exactly the accepted mutations
