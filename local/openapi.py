@@ -130,6 +130,31 @@ class UserDataMinimalAnswer(ApiModel):
     results: list[MutationResult] | None = absent_if_none()
 
 
+class UserDataDelta(ApiModel):
+    """`GET /api/user-data?since=<version>`: the root fields, the whole workspace order, and each
+    workspace written after `baseVersion` with all its children, which replace the held ones
+    (docs/api/user-data.md "Delta reads"). A held workspace missing from `workspaceOrder` is gone."""
+
+    schema_version: int
+    profile: Profile
+    groups: list[Group]
+    workspace_order: list[str]
+    workspaces: list[Workspace]
+    knowledge_bases: list[KnowledgeBase]
+    agents: list[Agent]
+    connections: list[Connection]
+    node_positions: NodePositions
+    base_version: int
+    version: int
+
+
+class FullReadNeeded(ApiModel):
+    """`GET /api/user-data?since=<version>` when only a full read can answer."""
+
+    full: Literal[True]
+    version: int
+
+
 class LiveAgentsList(ApiModel):
     agents: list[Agent]
     source: Literal["live", "store"]
@@ -189,6 +214,8 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (UserDataAnswer, "serialization"),
     (UserDataMutationAnswer, "serialization"),
     (UserDataMinimalAnswer, "serialization"),
+    (UserDataDelta, "serialization"),
+    (FullReadNeeded, "serialization"),
     (SetupStatus, "serialization"),
     (LiveAgentsList, "serialization"),
     (LiveAgentAnswer, "serialization"),

@@ -16,6 +16,7 @@ from ciq.errors import (
     InvariantViolation,
     NotFound,
     UnknownMutation,
+    ValidationFailed,
 )
 from ciq.metrics import flushed
 from ciq.services import user_data
@@ -33,13 +34,29 @@ logger = Logger()
 api = Api(logger)
 
 
-@api.route("GET", PATH, summary="The caller's data", answers={200: "UserDataAnswer"}, versioned=True)
+@api.route(
+    "GET",
+    PATH,
+    summary="The caller's data, or what changed after a version",
+    description=(
+        "`?since=<version>` answers a `UserDataDelta` (the changed workspaces with their children, "
+        "the root fields, the workspace order) or `{full: true, version}` when only a full read can "
+        "answer (docs/api/user-data.md, Delta reads). A since that is not a version number is 422."
+    ),
+    answers={200: "UserDataAnswer"},
+    errors=(ValidationFailed,),
+    versioned=True,
+    query=("since",),
+)
 def read() -> Response[str]:
     event = api.event()
     user_id = identity(event).user_id
-    return conditional_read(
-        event, lambda holds: user_data.held_version(user_id, holds), lambda: user_data.read(user_id)
-    )
+    since = user_data.parse_since(event.get("queryStringParameters"))
+
+    def answer() -> tuple[str, int]:
+        return user_data.read(user_id) if since is None else user_data.read_since(user_id, since)
+
+    return conditional_read(event, lambda holds: user_data.held_version(user_id, holds), answer)
 
 
 @api.route(

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from ciq import audit
 from ciq.contracts.base import BATCH_MAX
+from ciq.contracts.entities import SCHEMA_VERSION
 from ciq.contracts.imports import ImportRequest
 from ciq.contracts.mutations import parse_mutations
-from ciq.domain.delta import delta
+from ciq.domain.delta import CHILD_LISTS, ROOT_FIELDS, delta
+from ciq.domain.derive import derive
 from ciq.domain.importer import imported_account
 from ciq.domain.mutations import apply_mutation
-from ciq.errors import AppError, ImportRefused, validation_failed
+from ciq.errors import AppError, ImportRefused, Unauthorized, invalid, validation_failed
 from ciq.services import versions
 from ciq.services.writes import (
     IdempotencyRequest,
@@ -22,6 +25,10 @@ from ciq.services.writes import (
     read_account,
     run_write,
 )
+from ciq.store import user_store
+from ciq.store.records import assemble
+
+_VERSION = re.compile(r"[0-9]{1,18}")
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -68,9 +75,45 @@ def held_version(user_id: str, holds: Callable[[int], bool]) -> int | None:
     return versions.held_version(user_id, holds, first_read_stores=True)
 
 
+def parse_since(query: dict[str, str] | None) -> int | None:
+    """The `since` of a delta read: a version number (ASCII digits, as an ETag carries it)."""
+    text = (query or {}).get("since")
+    if text is None:
+        return None
+    if not _VERSION.fullmatch(text):
+        message = "since must be a version number this API returned, such as 7"
+        raise invalid("/since", message, "invalid_version")
+    return int(text)
+
+
 def read(user_id: str) -> tuple[str, int]:
     account, version = read_account(user_id)
     return data_body(account, version), version
+
+
+def read_since(user_id: str, since: int) -> tuple[str, int]:
+    """A delta read (docs/api/user-data.md "Delta reads"): the root fields and each workspace written
+    after `since`, whole with its children; `{"full": true}` when only a full read can answer."""
+    changed = user_store.load_changed_since(user_id, since)
+    if changed is None:
+        raise Unauthorized("this session's account no longer exists")
+    root, version = changed.root, changed.version
+    if since > version or not root.initialized or root.schema_version != SCHEMA_VERSION:
+        # From another account's future, or stored data the full read must hydrate (and store) first.
+        return json.dumps({"full": True, "version": version}, separators=(",", ":")), version
+    account = assemble(user_id, root, changed.workspaces)
+    derive(account)
+    wire = json.loads(account.to_user_data().model_dump_json())
+    answer = {
+        **{field: wire[field] for field in ROOT_FIELDS},
+        "workspaceOrder": root.workspace_order,
+        "workspaces": wire["workspaces"],
+        **{name: wire[name] for name in CHILD_LISTS},
+        "nodePositions": wire["nodePositions"],
+        "baseVersion": since,
+        "version": version,
+    }
+    return json.dumps(answer, separators=(",", ":")), version
 
 
 def mutate(
