@@ -230,7 +230,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's data */
+        /**
+         * The caller's data, or what changed after a version
+         * @description `?since=<version>` answers a `UserDataDelta` (the changed workspaces with their children, the root fields, the workspace order) or `{full: true, version}` when only a full read can answer (docs/api/user-data.md, Delta reads). A since that is not a version number is 422.
+         */
         get: operations["getUserData"];
         /**
          * Import a whole document (the one-time local-to-server migration)
@@ -485,6 +488,15 @@ export interface components {
          * @enum {string}
          */
         Family: "social-comments" | "review-platforms" | "facebook-messenger" | "web-chat" | "whatsapp" | "sms";
+        /**
+         * FullReadNeeded
+         * @description `GET /api/user-data?since=<version>` when only a full read can answer.
+         */
+        FullReadNeeded: {
+            /** @constant */
+            full: true;
+            version: number;
+        };
         /** Group */
         Group: {
             id: string;
@@ -952,6 +964,29 @@ export interface components {
             knowledgeBases?: components["schemas"]["KnowledgeBase"][];
             agents?: components["schemas"]["Agent"][];
             connections?: components["schemas"]["Connection"][];
+        };
+        /**
+         * UserDataDelta
+         * @description `GET /api/user-data?since=<version>`: the root fields, the whole workspace order, and each
+         *     workspace written after `baseVersion` with all its children, which replace the held ones
+         *     (docs/api/user-data.md "Delta reads"). A held workspace missing from `workspaceOrder` is gone.
+         */
+        UserDataDelta: {
+            schemaVersion: number;
+            profile: components["schemas"]["Profile"];
+            groups: components["schemas"]["Group"][];
+            workspaceOrder: string[];
+            workspaces: components["schemas"]["Workspace"][];
+            knowledgeBases: components["schemas"]["KnowledgeBase"][];
+            agents: components["schemas"]["Agent"][];
+            connections: components["schemas"]["Connection"][];
+            nodePositions: {
+                [key: string]: {
+                    [key: string]: components["schemas"]["NodePosition"];
+                };
+            };
+            baseVersion: number;
+            version: number;
         };
         /**
          * UserDataMinimalAnswer
@@ -3399,7 +3434,9 @@ export interface operations {
     };
     getUserData: {
         parameters: {
-            query?: never;
+            query?: {
+                since?: string;
+            };
             header?: {
                 /** @description `"<version>"` (weak tags, lists and `*` too): 304 when the stored version is one the client holds; a value that is not such ETags is ignored */
                 "If-None-Match"?: string;
@@ -3409,7 +3446,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The caller's data */
+            /** @description The caller's data, or what changed after a version */
             200: {
                 headers: {
                     /** @description `no-store`: answers about an account are never cached */
@@ -3457,6 +3494,17 @@ export interface operations {
             };
             /** @description too large: `payload_too_large` */
             413: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request does not match the schema (details carry JSON Pointers): `validation_failed` */
+            422: {
                 headers: {
                     /** @description `no-store`: answers about an account are never cached */
                     "Cache-Control"?: "no-store";
@@ -4123,6 +4171,7 @@ export const pathsApiUserDataGetResponses304HeadersCacheControlValues: ReadonlyA
 export const pathsApiUserDataGetResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiUserDataGetResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
