@@ -155,6 +155,15 @@ class FullReadNeeded(ApiModel):
     version: int
 
 
+class LiveTicket(ApiModel):
+    """A single-use ticket for the live-updates WebSocket (docs/api/live-updates.md): open
+    `url?ticket=<ticket>` before `expiresAt` (60 s)."""
+
+    ticket: str = Field(description="43 URL-safe characters; valid for one connection")
+    expires_at: str = Field(description="ISO 8601 UTC timestamp with milliseconds")
+    url: str = Field(description="the WebSocket URL (wss:// on AWS, ws://localhost:<port> locally)")
+
+
 class LiveAgentsList(ApiModel):
     agents: list[Agent]
     source: Literal["live", "store"]
@@ -217,6 +226,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (UserDataDelta, "serialization"),
     (FullReadNeeded, "serialization"),
     (SetupStatus, "serialization"),
+    (LiveTicket, "serialization"),
     (LiveAgentsList, "serialization"),
     (LiveAgentAnswer, "serialization"),
     (ErrorBody, "serialization"),
@@ -714,6 +724,7 @@ def build(template_path: Path = TEMPLATE_PATH) -> dict[str, Any]:
             {"name": "user-data", "description": "docs/api/user-data.md"},
             {"name": "setup-status", "description": "docs/api/setup-status.md"},
             {"name": "live-agents", "description": "docs/api/live-agents.md"},
+            {"name": "live", "description": "docs/api/live-updates.md"},
             {"name": "cors", "description": "preflights"},
         ],
         "paths": paths,

@@ -7,7 +7,7 @@ requests that never reach AWS (CORS preflights, refused bodies). docs/performanc
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from botocore.config import Config
@@ -43,6 +43,14 @@ def sesv2() -> SESV2Client:
     return boto3.client("sesv2", config=_config())
 
 
+@cache
+def socket_management(endpoint: str) -> Any:
+    """The `@connections` API of one WebSocket API stage (live updates). Untyped: no stubs package."""
+    import boto3  # noqa: PLC0415 - lazy: see the module docstring
+
+    return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, config=_config())
+
+
 # botocore's exception classes for `except` clauses, which Python evaluates only when an exception
 # reaches them: by then a client exists and botocore is loaded, so this import costs nothing more.
 def client_error() -> type[ClientError]:
@@ -61,3 +69,4 @@ def reset_clients() -> None:
     """Tests and the local runner swap the AWS backend (moto, DynamoDB Local) between runs."""
     dynamodb.cache_clear()
     sesv2.cache_clear()
+    socket_management.cache_clear()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ciq.errors import ConcurrentModification
-from ciq.store import keys
+from ciq.store import commits, keys
 from ciq.store.codec import decode_body, decode_record, encode_body
 from ciq.store.dynamo import call, query_all, table, transact
 from ciq.store.records import (
@@ -235,6 +235,7 @@ def save(
         root_put["Put"]["ConditionExpression"] = "version = :expected"
         root_put["Put"]["ExpressionAttributeValues"] = {":expected": {"N": str(snapshot.version)}}
     transact([root_put, *extra_items, *writes])
+    commits.announce(account.user_id, version)
     return version
 
 
