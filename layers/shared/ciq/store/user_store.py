@@ -140,11 +140,11 @@ def _read_changed(user_id: str, since: int) -> ChangedSince | object | None:
     items = query_all(
         TableName=table(),
         KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-        FilterExpression="sk = :root OR v > :since",
+        # The root has no `v` (its version is `version`); a key attribute (`sk`) may not be filtered on.
+        FilterExpression="attribute_not_exists(v) OR v > :since",
         ExpressionAttributeValues={
             ":pk": {"S": keys.user_pk(user_id)},
             ":prefix": {"S": keys.DATA_PREFIX},
-            ":root": {"S": keys.ROOT_SK},
             ":since": {"N": str(since)},
         },
         ConsistentRead=True,
