@@ -46,6 +46,13 @@ def function_for(stack: Stack, event: dict[str, Any]) -> str:
         if len(authorizers) != 1:
             raise LocalRunError(f"an authorizer event, but the template has {len(authorizers)} authorizers")
         return authorizers.pop()
+    if "eventType" in (event.get("requestContext") or {}) and stack.socket_function:
+        return stack.socket_function  # a WebSocket route ($connect, $disconnect, $default)
+    if any(record.get("eventSource") == "aws:dynamodb" for record in event.get("Records") or []):
+        if len(stack.stream_functions) != 1:
+            count = len(stack.stream_functions)
+            raise LocalRunError(f"a stream event, but the template has {count} stream functions")
+        return stack.stream_functions[0]
     resource, method = str(event.get("resource")), str(event.get("httpMethod"))
     routes = {(route.resource, route.method): route.function_id for route in stack.routes}
     found = routes.get((resource, method)) or routes.get((resource, "ANY"))

@@ -130,6 +130,40 @@ class UserDataMinimalAnswer(ApiModel):
     results: list[MutationResult] | None = absent_if_none()
 
 
+class UserDataDelta(ApiModel):
+    """`GET /api/user-data?since=<version>`: the root fields, the whole workspace order, and each
+    workspace written after `baseVersion` with all its children, which replace the held ones
+    (docs/api/user-data.md "Delta reads"). A held workspace missing from `workspaceOrder` is gone."""
+
+    schema_version: int
+    profile: Profile
+    groups: list[Group]
+    workspace_order: list[str]
+    workspaces: list[Workspace]
+    knowledge_bases: list[KnowledgeBase]
+    agents: list[Agent]
+    connections: list[Connection]
+    node_positions: NodePositions
+    base_version: int
+    version: int
+
+
+class FullReadNeeded(ApiModel):
+    """`GET /api/user-data?since=<version>` when only a full read can answer."""
+
+    full: Literal[True]
+    version: int
+
+
+class LiveTicket(ApiModel):
+    """A single-use ticket for the live-updates WebSocket (docs/api/live-updates.md): open
+    `url?ticket=<ticket>` before `expiresAt` (60 s)."""
+
+    ticket: str = Field(description="43 URL-safe characters; valid for one connection")
+    expires_at: str = Field(description="ISO 8601 UTC timestamp with milliseconds")
+    url: str = Field(description="the WebSocket URL (wss:// on AWS, ws://localhost:<port> locally)")
+
+
 class LiveAgentsList(ApiModel):
     agents: list[Agent]
     source: Literal["live", "store"]
@@ -189,7 +223,10 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (UserDataAnswer, "serialization"),
     (UserDataMutationAnswer, "serialization"),
     (UserDataMinimalAnswer, "serialization"),
+    (UserDataDelta, "serialization"),
+    (FullReadNeeded, "serialization"),
     (SetupStatus, "serialization"),
+    (LiveTicket, "serialization"),
     (LiveAgentsList, "serialization"),
     (LiveAgentAnswer, "serialization"),
     (ErrorBody, "serialization"),
@@ -687,6 +724,7 @@ def build(template_path: Path = TEMPLATE_PATH) -> dict[str, Any]:
             {"name": "user-data", "description": "docs/api/user-data.md"},
             {"name": "setup-status", "description": "docs/api/setup-status.md"},
             {"name": "live-agents", "description": "docs/api/live-agents.md"},
+            {"name": "live", "description": "docs/api/live-updates.md"},
             {"name": "cors", "description": "preflights"},
         ],
         "paths": paths,

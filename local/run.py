@@ -20,6 +20,7 @@ from local.environment import LocalEnvironment, apply, build_environment
 from local.functions import LoadedFunction, add_layers, load_functions
 from local.gateway import LocalGateway
 from local.intrinsics import Resolver
+from local.live import LocalLiveChannel
 from local.server import LocalHttpServer, log
 from local.stack import Stack, read_stack, resource_references
 from local.state import LocalState, new_auth_secret
@@ -51,10 +52,11 @@ class Backing:
     engine: dynamodb_local.RunningEngine | None = None
     upstream: LocalUpstream | None = None
     aws: EmbeddedAws | None = None
+    live: LocalLiveChannel | None = None
     notes: list[str] = field(default_factory=list)
 
     def stop(self) -> None:
-        for part in (self.aws, self.upstream, self.engine, self.state):
+        for part in (self.live, self.aws, self.upstream, self.engine, self.state):
             if part is not None:
                 with contextlib.suppress(Exception):
                     part.stop()
@@ -99,12 +101,16 @@ def start(config: LocalConfig) -> LocalRun:
             )
         apply(planned.environment, os.environ)
         os.environ.update(_engine_environment(backing))
+        _reserve_live_channel(backing, planned, config)
         backing.aws = EmbeddedAws(config.dynamodb_endpoint or _engine_url(backing))
         backing.aws.start()
         _prepare_aws(backing, planned)
+        functions = _load_handlers(planned)
+        if backing.live is not None and planned.stack.socket_function is not None:
+            backing.live.start(functions[planned.stack.socket_function])
         gateway = LocalGateway(
             planned.stack,
-            _load_handlers(planned),
+            functions,
             cors_allow_list=_allow_list(planned.environment.shared.get("CORS_ALLOW_ORIGINS", "")),
             region=config.region,
             enforce_timeouts=config.enforce_timeouts,
@@ -143,6 +149,16 @@ def _start_backing(config: LocalConfig, backing: Backing) -> LocalConfig:
         **config.parameter_overrides,
     }
     return replace(config, parameter_overrides=overrides)
+
+
+def _reserve_live_channel(backing: Backing, planned: Plan, config: LocalConfig) -> None:
+    """The WebSocket server's port is bound before any function reads its settings, so tickets name
+    it (docs/api/live-updates.md, "In the local run")."""
+    if planned.stack.socket_function is None:
+        return
+    backing.live = LocalLiveChannel(config.region, planned.parameters.get("Stage", "local"))
+    os.environ["LIVE_SOCKET_URL"] = backing.live.url
+    os.environ["LIVE_SOCKET_ENDPOINT"] = ""  # notices go straight to the local sockets
 
 
 def _engine_url(backing: Backing) -> str | None:
@@ -207,6 +223,8 @@ def describe(run: LocalRun) -> list[str]:
         lines.append(f"  live agents: local upstream {run.backing.upstream.base_url} ({run.config.upstream})")
     else:
         lines.append("  live agents: store mode (LOCAL_UPSTREAM=on starts a local upstream)")
+    if run.backing.live is not None:
+        lines.append(f"  live updates: {run.backing.live.url} (opened with a ticket: POST /api/live/ticket)")
     lines.append(f"  verification codes go to the outbox {run.config.outbox_path} and are printed here")
     if not run.config.json_logs:
         lines.append(f"  the functions' JSON logs and metrics: {run.config.function_log} (LOCAL_LOG=json)")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 FUNCTION = "AWS::Serverless::Function"
+WEBSOCKET_API = "AWS::ApiGatewayV2::Api"
 REST_API = "AWS::Serverless::Api"
 LAYER = "AWS::Serverless::LayerVersion"
 TABLE = "AWS::DynamoDB::Table"
@@ -76,6 +77,10 @@ class Stack:
     apis: dict[str, ApiSpec]
     routes: tuple[Route, ...]
     table_names: dict[str, str]  # table logical id -> local table name
+    # The function behind the WebSocket API's integration, and those fed by a table's stream (an
+    # AWS::Lambda::EventSourceMapping): the local run's live-updates channel (local/live.py).
+    socket_function: str | None = None
+    stream_functions: tuple[str, ...] = ()
 
 
 def read_stack(template: dict[str, Any], resolver: Resolver, template_dir: Path) -> Stack:
@@ -89,7 +94,42 @@ def read_stack(template: dict[str, Any], resolver: Resolver, template_dir: Path)
     except Unresolvable as error:
         raise LocalRunError(f"template.yaml: {error}") from error
     _check_routes(routes, functions)
-    return Stack(functions=functions, apis=apis, routes=routes, table_names=table_names(template, resolver))
+    return Stack(
+        functions=functions,
+        apis=apis,
+        routes=routes,
+        table_names=table_names(template, resolver),
+        socket_function=_socket_function(template, functions),
+        stream_functions=_stream_functions(template, functions),
+    )
+
+
+def _function_named(reference: Any, functions: Mapping[str, FunctionSpec]) -> str | None:
+    """`!Ref F`, `!Ref F.Alias` or `!GetAtt F.Arn` of a function of the template, else None."""
+    if isinstance(reference, dict):
+        target = reference.get("Ref") or reference.get("Fn::GetAtt")
+        name = target[0] if isinstance(target, list) else str(target or "").split(".")[0]
+        return name if name in functions else None
+    return None
+
+
+def _socket_function(template: dict[str, Any], functions: Mapping[str, FunctionSpec]) -> str | None:
+    for resource in resources_of_type(template, "AWS::ApiGatewayV2::Integration").values():
+        uri = (resource.get("Properties") or {}).get("IntegrationUri")
+        parts = uri["Fn::Join"][1] if isinstance(uri, dict) and "Fn::Join" in uri else [uri]
+        for part in parts:
+            if (found := _function_named(part, functions)) is not None:
+                return found
+    return None
+
+
+def _stream_functions(template: dict[str, Any], functions: Mapping[str, FunctionSpec]) -> tuple[str, ...]:
+    found = []
+    for resource in resources_of_type(template, "AWS::Lambda::EventSourceMapping").values():
+        name = _function_named((resource.get("Properties") or {}).get("FunctionName"), functions)
+        if name is not None:
+            found.append(name)
+    return tuple(found)
 
 
 def table_names(template: dict[str, Any], resolver: Resolver) -> dict[str, str]:
@@ -107,11 +147,16 @@ def resource_references(template: dict[str, Any], resolver: Resolver, region: st
     for logical_id, resource in resources_of_type(template, TABLE).items():
         name = _table_name(logical_id, resource, resolver)
         references[logical_id] = name
-        attributes[(logical_id, "Arn")] = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}"
+        attributes[(logical_id, "Arn")] = arn = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}"
+        attributes[(logical_id, "StreamArn")] = f"{arn}/stream/local"
     for logical_id, resource in resources_of_type(template, FUNCTION).items():
         name = _function_name(logical_id, resource, resolver)
         references[logical_id] = name
         attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}"
+    # A WebSocket API has no local identity: its id only builds URLs the local run replaces with its
+    # own (LIVE_SOCKET_URL, LIVE_SOCKET_ENDPOINT: local/live.py).
+    for logical_id in resources_of_type(template, WEBSOCKET_API):
+        references[logical_id] = f"local-{logical_id}"
     return Resolver(
         parameters=resolver.parameters,
         pseudo_parameters=resolver.pseudo_parameters,

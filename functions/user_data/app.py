@@ -16,6 +16,7 @@ from ciq.errors import (
     InvariantViolation,
     NotFound,
     UnknownMutation,
+    ValidationFailed,
 )
 from ciq.metrics import flushed
 from ciq.services import user_data
@@ -23,7 +24,7 @@ from ciq.store.unit_of_work import DynamoUnitOfWork
 from ciq.web import render
 from ciq.web.api import Api, written_response
 from ciq.web.conditional import conditional_read
-from ciq.web.preconditions import write_request
+from ciq.web.preconditions import parse_since, write_request
 from ciq.web.request import identity, json_object, prefers_minimal
 
 if TYPE_CHECKING:
@@ -36,10 +37,31 @@ api = Api(logger)
 store = DynamoUnitOfWork()
 
 
-@api.route("GET", PATH, summary="The caller's data", answers={200: "UserDataAnswer"}, versioned=True)
+@api.route(
+    "GET",
+    PATH,
+    summary="The caller's data, or what changed after a version",
+    description=(
+        "`?since=<version>` answers a `UserDataDelta` (the changed workspaces with their children, "
+        "the root fields, the workspace order) or `{full: true, version}` when only a full read can "
+        "answer (docs/api/user-data.md, Delta reads). A since that is not a version number is 422."
+    ),
+    answers={200: "UserDataAnswer"},
+    errors=(ValidationFailed,),
+    versioned=True,
+    query=("since",),
+)
 def read() -> Response[str]:
     event = api.event()
     user_id = identity(event).user_id
+    since = parse_since(event.get("queryStringParameters"))
+    if since is not None:  # a delta read (docs/api/user-data.md "Delta reads")
+        return conditional_read(
+            event,
+            lambda holds: user_data.held_version(store, user_id, holds),
+            lambda: user_data.read_since(store, user_id, since),
+            render.since_answer,
+        )
     return conditional_read(
         event,
         lambda holds: user_data.held_version(store, user_id, holds),

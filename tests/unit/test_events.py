@@ -21,7 +21,13 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 EVENTS = sorted((ROOT / "events").glob("*.json"))
-PROXY_EVENTS = [path for path in EVENTS if "isBase64Encoded" in json.loads(path.read_text())]
+# REST proxy events (a WebSocket route's event has `requestContext.eventType` and no body on connect).
+PROXY_EVENTS = [
+    path
+    for path in EVENTS
+    if "isBase64Encoded" in (event := json.loads(path.read_text()))
+    and "eventType" not in event["requestContext"]
+]
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -62,3 +68,4 @@ def test_every_event_reaches_a_function_of_the_template(path: Path) -> None:
     function = function_for(stack, load(path))
     assert function in stack.functions
     assert (function == "AuthorizerFunction") is (path.stem == "authorizer-request")
+    assert (function == "LiveNotifyFunction") is (path.stem == "live-notify-stream")

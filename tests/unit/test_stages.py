@@ -168,6 +168,8 @@ ROLLBACK_ALARMS = [
     "UserDataErrorsAlarm",
     "SetupStatusErrorsAlarm",
     "LiveAgentsErrorsAlarm",
+    "LiveErrorsAlarm",
+    "LiveNotifyErrorsAlarm",
 ]
 
 

@@ -33,6 +33,9 @@ export type LiveAgentsList = Schemas["LiveAgentsList"];
 export type LiveAgentAnswer = Schemas["LiveAgentAnswer"];
 export type LiveAgentCreate = Schemas["LiveAgentCreate"];
 export type LiveAgentUpdate = Schemas["LiveAgentUpdate"];
+export type UserDataDelta = Schemas["UserDataDelta"];
+export type FullReadNeeded = Schemas["FullReadNeeded"];
+export type LiveTicket = Schemas["LiveTicket"];
 
 /** How requests prove the session: the cookie verify set, or the token of its answer. */
 export type Auth = { readonly mode: "cookie" } | { readonly mode: "bearer"; token?: string };
@@ -140,6 +143,9 @@ export class ConversionIqClient {
 
   readonly userData = {
     get: (): Promise<UserDataAnswer> => this.read<UserDataAnswer>("/api/user-data"),
+    /** What changed after `version` (docs/api/user-data.md, Delta reads); apply it with `applyDelta`. */
+    since: (version: number): Promise<UserDataDelta | FullReadNeeded> =>
+      this.read<UserDataDelta | FullReadNeeded>(`/api/user-data?since=${encodeURIComponent(String(version))}`),
     /** One mutation, or `{ mutations: [...] }` applied all-or-nothing. */
     mutate: (
       body: UserDataMutationRequest,
@@ -208,6 +214,13 @@ export class ConversionIqClient {
       this.write<undefined, LiveAgentAnswer, LiveAgentsList>("DELETE", agentPath(agentId), undefined, options, () =>
         this.liveAgents.list(),
       ),
+  };
+
+  /** Live updates (docs/api/live-updates.md); `subscribe` in live.ts uses these. */
+  readonly live = {
+    /** A single-use ticket that opens one WebSocket connection at its `url` within 60 s. */
+    ticket: async (): Promise<LiveTicket> =>
+      (await this.call<LiveTicket>({ method: "POST", path: "/api/live/ticket" })).body,
   };
 
   constructor(options: ClientOptions) {

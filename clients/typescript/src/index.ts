@@ -3,11 +3,13 @@ export {
   type ChallengeStarted,
   type ClientOptions,
   ConversionIqClient,
+  type FullReadNeeded,
   type ImportRequest,
   type LiveAgentAnswer,
   type LiveAgentCreate,
   type LiveAgentUpdate,
   type LiveAgentsList,
+  type LiveTicket,
   type SessionOpened,
   type SessionView,
   type SetupStatus,
@@ -16,6 +18,7 @@ export {
   type SignUpRequest,
   type UserData,
   type UserDataAnswer,
+  type UserDataDelta,
   type UserDataMutationAnswer,
   type UserDataMutationRequest,
   type VerifyRequest,
@@ -24,5 +27,6 @@ export {
   parseEtag,
   parseRetryAfter,
 } from "./client.js";
+export { LiveData, type LiveOptions, type LiveStatus, type SocketLike, applyDelta, subscribe } from "./live.js";
 export { ApiError, type ErrorCode, type ErrorDetail, NetworkError, errorFrom, isErrorCode } from "./errors.js";
 export type { components, operations, paths } from "./schema.js";

@@ -201,6 +201,30 @@ export interface paths {
         patch: operations["patchLiveAgentsAgentId"];
         trace?: never;
     };
+    "/api/live/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A single-use ticket that opens one live-updates WebSocket connection within 60 s
+         * @description Send no body (or `{}`); the answer names the WebSocket `url` to open with `?ticket=`.
+         */
+        post: operations["postLiveTicket"];
+        delete?: never;
+        /**
+         * CORS preflight (no session needed)
+         * @description Answers 204 to every origin; the CORS headers are present only for an origin of the stage's allow-list. Browsers send it themselves.
+         */
+        options: operations["optionsLiveTicket"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/setup-status": {
         parameters: {
             query?: never;
@@ -230,7 +254,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's data */
+        /**
+         * The caller's data, or what changed after a version
+         * @description `?since=<version>` answers a `UserDataDelta` (the changed workspaces with their children, the root fields, the workspace order) or `{full: true, version}` when only a full read can answer (docs/api/user-data.md, Delta reads). A since that is not a version number is 422.
+         */
         get: operations["getUserData"];
         /**
          * Import a whole document (the one-time local-to-server migration)
@@ -485,6 +512,15 @@ export interface components {
          * @enum {string}
          */
         Family: "social-comments" | "review-platforms" | "facebook-messenger" | "web-chat" | "whatsapp" | "sms";
+        /**
+         * FullReadNeeded
+         * @description `GET /api/user-data?since=<version>` when only a full read can answer.
+         */
+        FullReadNeeded: {
+            /** @constant */
+            full: true;
+            version: number;
+        };
         /** Group */
         Group: {
             id: string;
@@ -742,6 +778,19 @@ export interface components {
             source: "live" | "store";
             degraded: boolean;
         };
+        /**
+         * LiveTicket
+         * @description A single-use ticket for the live-updates WebSocket (docs/api/live-updates.md): open
+         *     `url?ticket=<ticket>` before `expiresAt` (60 s).
+         */
+        LiveTicket: {
+            /** @description 43 URL-safe characters; valid for one connection */
+            ticket: string;
+            /** @description ISO 8601 UTC timestamp with milliseconds */
+            expiresAt: string;
+            /** @description the WebSocket URL (wss:// on AWS, ws://localhost:<port> locally) */
+            url: string;
+        };
         /** MultiSelectValue */
         MultiSelectValue: {
             /** @default [] */
@@ -952,6 +1001,29 @@ export interface components {
             knowledgeBases?: components["schemas"]["KnowledgeBase"][];
             agents?: components["schemas"]["Agent"][];
             connections?: components["schemas"]["Connection"][];
+        };
+        /**
+         * UserDataDelta
+         * @description `GET /api/user-data?since=<version>`: the root fields, the whole workspace order, and each
+         *     workspace written after `baseVersion` with all its children, which replace the held ones
+         *     (docs/api/user-data.md "Delta reads"). A held workspace missing from `workspaceOrder` is gone.
+         */
+        UserDataDelta: {
+            schemaVersion: number;
+            profile: components["schemas"]["Profile"];
+            groups: components["schemas"]["Group"][];
+            workspaceOrder: string[];
+            workspaces: components["schemas"]["Workspace"][];
+            knowledgeBases: components["schemas"]["KnowledgeBase"][];
+            agents: components["schemas"]["Agent"][];
+            connections: components["schemas"]["Connection"][];
+            nodePositions: {
+                [key: string]: {
+                    [key: string]: components["schemas"]["NodePosition"];
+                };
+            };
+            baseVersion: number;
+            version: number;
         };
         /**
          * UserDataMinimalAnswer
@@ -3044,6 +3116,148 @@ export interface operations {
             };
         };
     };
+    postLiveTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A single-use ticket that opens one live-updates WebSocket connection within 60 s */
+            201: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveTicket"];
+                };
+            };
+            /** @description no valid session (the authorizer's answer, before the function runs): `unauthorized` */
+            401: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description this session may not make this request: `forbidden` */
+            403: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too large: `payload_too_large` */
+            413: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal error: `internal_error` */
+            500: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the function failed (crash, timeout after its configured seconds, or an answer over 6 MB) */
+            502: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a dependency is unavailable: `dependency_unavailable` */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description API Gateway's 29 s integration timeout: `dependency_unavailable` */
+            504: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    optionsLiveTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the CORS headers for an allowed origin */
+            204: {
+                headers: {
+                    /** @description the request's Origin, when the stage's allow-list has it */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `true` */
+                    "Access-Control-Allow-Credentials"?: "true";
+                    /** @description `OPTIONS, POST` */
+                    "Access-Control-Allow-Methods"?: string;
+                    /** @description `Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Prefer` */
+                    "Access-Control-Allow-Headers"?: string;
+                    /** @description seconds a browser may cache this answer */
+                    "Access-Control-Max-Age"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     getSetupStatus: {
         parameters: {
             query?: never;
@@ -3399,7 +3613,9 @@ export interface operations {
     };
     getUserData: {
         parameters: {
-            query?: never;
+            query?: {
+                since?: string;
+            };
             header?: {
                 /** @description `"<version>"` (weak tags, lists and `*` too): 304 when the stored version is one the client holds; a value that is not such ETags is ignored */
                 "If-None-Match"?: string;
@@ -3409,7 +3625,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The caller's data */
+            /** @description The caller's data, or what changed after a version */
             200: {
                 headers: {
                     /** @description `no-store`: answers about an account are never cached */
@@ -3457,6 +3673,17 @@ export interface operations {
             };
             /** @description too large: `payload_too_large` */
             413: {
+                headers: {
+                    /** @description `no-store`: answers about an account are never cached */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request does not match the schema (details carry JSON Pointers): `validation_failed` */
+            422: {
                 headers: {
                     /** @description `no-store`: answers about an account are never cached */
                     "Cache-Control"?: "no-store";
@@ -4091,6 +4318,16 @@ export const pathsApiLiveAgentsAgentIdPatchResponses500HeadersCacheControlValues
 export const pathsApiLiveAgentsAgentIdPatchResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdPatchResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiLiveAgentsAgentIdPatchResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live-agents/{agentId}"]["patch"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveTicketPostResponses201HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live/ticket"]["post"]["responses"]["201"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveTicketPostResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live/ticket"]["post"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveTicketPostResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live/ticket"]["post"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveTicketPostResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live/ticket"]["post"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveTicketPostResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live/ticket"]["post"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveTicketPostResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live/ticket"]["post"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveTicketPostResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live/ticket"]["post"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveTicketPostResponses503HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live/ticket"]["post"]["responses"]["503"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveTicketPostResponses504HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live/ticket"]["post"]["responses"]["504"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiLiveTicketOptionsResponses204HeadersAccessControlAllowCredentialsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/live/ticket"]["options"]["responses"]["204"]["headers"]["Access-Control-Allow-Credentials"]> = ["true"];
 export const pathsApiSetupStatusGetResponses200HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["200"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusGetResponses304HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["304"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiSetupStatusGetResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/setup-status"]["get"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
@@ -4123,6 +4360,7 @@ export const pathsApiUserDataGetResponses304HeadersCacheControlValues: ReadonlyA
 export const pathsApiUserDataGetResponses401HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["401"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses403HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["403"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses413HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["413"]["headers"]["Cache-Control"]> = ["no-store"];
+export const pathsApiUserDataGetResponses422HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["422"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses429HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["429"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses500HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["500"]["headers"]["Cache-Control"]> = ["no-store"];
 export const pathsApiUserDataGetResponses502HeadersCacheControlValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/user-data"]["get"]["responses"]["502"]["headers"]["Cache-Control"]> = ["no-store"];

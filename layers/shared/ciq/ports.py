@@ -34,12 +34,27 @@ class AnswerRecord:
     replaces: bool = False  # overwrite this request's own record (a write that completes it)
 
 
+@dataclass
+class Changes:
+    """What a delta read needs: the account with only the workspaces written after a version (whole,
+    with their children), the full workspace order and the version. `exact`: the stored data is
+    complete and of the current schema (else only a full read, which hydrates, can answer)."""
+
+    account: Account
+    version: int
+    workspace_order: list[str]
+    exact: bool
+
+
 class UnitOfWork(Protocol):
     def load(self, user_id: str) -> Loaded | None:
         """The account, or None when the user has no root item."""
 
     def stored_version(self, user_id: str) -> int | None:
         """The version alone (one small read), or None when the user has no root item."""
+
+    def changed_since(self, user_id: str, since: int) -> Changes | None:
+        """What changed after `since` (a delta read), or None when the user has no root item."""
 
     def commit(
         self, loaded: Loaded, records: tuple[AnswerRecord, ...] = (), token: str | None = None

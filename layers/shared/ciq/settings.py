@@ -41,6 +41,10 @@ class Settings(BaseModel):
     live_agents_api_url: str = Field("", alias="LIVE_AGENTS_API_URL", max_length=2048)
     live_agents_api_key_param: str = Field("", alias="LIVE_AGENTS_API_KEY_PARAM", max_length=2048)
     live_agents_timeout_ms: int = Field(2000, alias="LIVE_AGENTS_TIMEOUT_MS", ge=50, le=20_000)
+    # Live updates (docs/api/live-updates.md): the WebSocket URL a ticket names, and the management
+    # endpoint the notifier posts to; empty: live updates are off (the ticket route answers 503).
+    live_socket_url: str = Field("", alias="LIVE_SOCKET_URL", max_length=2048)
+    live_socket_endpoint: str = Field("", alias="LIVE_SOCKET_ENDPOINT", max_length=2048)
 
     @field_validator("cors_allow_origins", mode="before")
     @classmethod

@@ -57,3 +57,33 @@ def apply_delta(before: dict[str, Any], change: dict[str, Any]) -> dict[str, Any
         if field in change:
             after[field] = change[field]
     return after
+
+
+# -- delta reads (GET /api/user-data?since=<version>, docs/api/user-data.md "Delta reads") ---------
+# The root's complete workspace order is what makes a delta read exact for any held version: a held
+# workspace that is not in it was deleted, and a workspace written after `since` is sent whole with
+# all its children, which replace the held ones (no entity ever crosses a workspace boundary).
+
+CHILD_LISTS = ("knowledgeBases", "agents", "connections")
+ROOT_FIELDS = ("schemaVersion", "profile", "groups")
+
+
+def apply_workspace_delta(held: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    """The client's side of a delta read: `held` (the data at `answer["baseVersion"]`) brought to
+    `answer["version"]`. The TypeScript client implements the same rule (clients/typescript)."""
+    order: list[str] = answer["workspaceOrder"]
+    sent = {workspace["id"]: workspace for workspace in answer["workspaces"]}
+    kept = {w["id"]: w for w in held.get("workspaces", []) if w["id"] in order and w["id"] not in sent}
+    workspaces = {**kept, **sent}
+    after: dict[str, Any] = {field: answer[field] for field in ROOT_FIELDS}
+    after["workspaces"] = [workspaces[workspace_id] for workspace_id in order]
+    position = {workspace_id: index for index, workspace_id in enumerate(order)}
+    for name in CHILD_LISTS:
+        children = [e for e in held.get(name, []) if e["workspaceId"] in kept] + answer[name]
+        # Creation order, ties in workspace order: the order of a full read (a stable sort).
+        children.sort(key=lambda e: (e["createdAt"], position[e["workspaceId"]]))
+        after[name] = children
+    positions = {k: v for k, v in held.get("nodePositions", {}).items() if k in kept}
+    positions.update(answer["nodePositions"])
+    after["nodePositions"] = {k: positions[k] for k in order if k in positions}
+    return after

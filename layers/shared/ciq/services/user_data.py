@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from ciq.contracts.base import BATCH_MAX
 from ciq.contracts.imports import ImportRequest
 from ciq.contracts.mutations import parse_mutations
-from ciq.errors import validation_failed
+from ciq.domain.derive import derive
+from ciq.errors import Unauthorized, validation_failed
 from ciq.services import versions
 from ciq.services.writes import read_account, write
 
@@ -46,6 +47,30 @@ def held_version(uow: UnitOfWork, user_id: str, holds: Callable[[int], bool]) ->
 def read(uow: UnitOfWork, user_id: str) -> tuple[DataAnswer, int]:
     account, version = read_account(uow, user_id)
     return DataAnswer(account.to_user_data(), version), version
+
+
+@dataclass(frozen=True)
+class SinceAnswer:
+    """A delta read: `data` holds the root fields and only the workspaces written after `since`
+    (whole, with their children); `workspace_order` is the full order. `data` None: only a full read
+    can answer (docs/api/user-data.md "Delta reads")."""
+
+    data: UserData | None
+    workspace_order: list[str]
+    since: int
+    version: int
+
+
+def read_since(uow: UnitOfWork, user_id: str, since: int) -> tuple[SinceAnswer, int]:
+    changed = uow.changed_since(user_id, since)
+    if changed is None:
+        raise Unauthorized("this session's account no longer exists")
+    if since > changed.version or not changed.exact:
+        # From another account's future, or stored data the full read must hydrate (and store) first.
+        return SinceAnswer(None, changed.workspace_order, since, changed.version), changed.version
+    derive(changed.account)
+    answer = SinceAnswer(changed.account.to_user_data(), changed.workspace_order, since, changed.version)
+    return answer, changed.version
 
 
 def mutate(

@@ -69,7 +69,7 @@ def _stop_when_spent(response: Any = None, caught_exception: Any = None, **_: An
         raise budget.spent()
 
 
-def _client(service: str, limit: Limits) -> Any:
+def _client(service: str, limit: Limits, endpoint_url: str | None = None) -> Any:
     import boto3  # noqa: PLC0415 - lazy: see the module docstring
     from botocore.config import Config  # noqa: PLC0415 - lazy: see the module docstring
 
@@ -79,7 +79,7 @@ def _client(service: str, limit: Limits) -> Any:
         retries={"mode": "standard", "max_attempts": limit.attempts},
         tcp_keepalive=True,
     )
-    client = boto3.client(service, config=config)  # type: ignore[call-overload]
+    client = boto3.client(service, config=config, endpoint_url=endpoint_url)  # type: ignore[call-overload]
     client.meta.events.register_first(f"needs-retry.{service}", _stop_when_spent)
     return client
 
@@ -115,6 +115,16 @@ def _ssm(limit: Limits) -> SSMClient:
     return client
 
 
+def socket_management(endpoint: str) -> Any:
+    """The `@connections` API of one WebSocket API stage (live updates). Untyped: no stubs package."""
+    return _socket_management(endpoint, limits(budget.remaining()))
+
+
+@cache
+def _socket_management(endpoint: str, limit: Limits) -> Any:
+    return _client("apigatewaymanagementapi", limit, endpoint)
+
+
 # botocore's exception classes for `except` clauses, which Python evaluates only when an exception
 # reaches them: by then a client exists and botocore is loaded, so this import costs nothing more.
 def client_error() -> type[ClientError]:
@@ -134,3 +144,4 @@ def reset_clients() -> None:
     _dynamodb.cache_clear()
     _sesv2.cache_clear()
     _ssm.cache_clear()
+    _socket_management.cache_clear()

@@ -42,3 +42,22 @@ def rate_pk(email_hash: str) -> str:
 
 def address_pk(source_hash: str, window_start: int) -> str:
     return f"ADDR#{source_hash}#{window_start}"
+
+
+# Live updates (docs/api/live-updates.md): a user's open WebSocket connections sit in the user's
+# partition; a ticket and a connection's owner are found by the ticket's hash and the connection id.
+LIVE_CONNECTION_SK_PREFIX = "L#"
+LIVE_TICKET_SK = "LIVETICKET"
+LIVE_OWNER_SK = "LIVECONN"
+
+
+def live_connection_sk(connection_id: str) -> str:
+    return LIVE_CONNECTION_SK_PREFIX + connection_id
+
+
+def live_ticket_pk(ticket_hash: str) -> str:
+    return f"LIVETICKET#{ticket_hash}"
+
+
+def live_owner_pk(connection_id: str) -> str:
+    return f"LIVECONN#{connection_id}"

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ciq.ports import AnswerRecord, Loaded
+from ciq.contracts.entities import SCHEMA_VERSION
+from ciq.ports import AnswerRecord, Changes, Loaded
 from ciq.store import idempotency, user_store
+from ciq.store.records import assemble
 
 if TYPE_CHECKING:
     from ciq.domain.account import Account
@@ -23,6 +25,18 @@ class DynamoUnitOfWork:
 
     def stored_version(self, user_id: str) -> int | None:
         return user_store.stored_version(user_id)
+
+    def changed_since(self, user_id: str, since: int) -> Changes | None:
+        changed = user_store.load_changed_since(user_id, since)
+        if changed is None:
+            return None
+        root = changed.root
+        return Changes(
+            account=assemble(user_id, root, changed.workspaces),
+            version=changed.version,
+            workspace_order=list(root.workspace_order),
+            exact=root.initialized and root.schema_version == SCHEMA_VERSION,
+        )
 
     def commit(self, loaded: Loaded, records: tuple[AnswerRecord, ...] = (), token: str | None = None) -> int:
         account: Account = loaded.account

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ciq.errors import ConcurrentModification
-from ciq.store import keys
+from ciq.store import commits, keys
 from ciq.store.codec import decode_body, decode_record, encode_body
 from ciq.store.dynamo import call, query_all, table, transact
 from ciq.store.records import (
@@ -112,6 +112,66 @@ def _read(user_id: str) -> Snapshot | object | None:
     )
 
 
+@dataclass
+class ChangedSince:
+    """The account's root and the workspace items written after a version (a delta read)."""
+
+    root: RootRecord
+    version: int
+    workspaces: list[WorkspaceRecord]  # in the account's workspace order
+
+
+def load_changed_since(user_id: str, since: int) -> ChangedSince | None:
+    """The root and every workspace item whose version is above `since`, from one Query whose
+    filter drops the unchanged workspace items (they are read, so the capacity is a full read's,
+    but neither sent nor decoded). None when the user has no root item."""
+    for attempt in range(TORN_READ_RETRIES):
+        if attempt:
+            time.sleep(0.01 * attempt)
+        answer = _read_changed(user_id, since)
+        if answer is not _TORN:
+            return answer  # type: ignore[return-value]
+    raise ConcurrentModification(
+        "the account is being written by another request; retry shortly", headers={"Retry-After": "1"}
+    )
+
+
+def _read_changed(user_id: str, since: int) -> ChangedSince | object | None:
+    items = query_all(
+        TableName=table(),
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        # The root has no `v` (its version is `version`); a key attribute (`sk`) may not be filtered on.
+        FilterExpression="attribute_not_exists(v) OR v > :since",
+        ExpressionAttributeValues={
+            ":pk": {"S": keys.user_pk(user_id)},
+            ":prefix": {"S": keys.DATA_PREFIX},
+            ":since": {"N": str(since)},
+        },
+        ConsistentRead=True,
+    )
+    root_item: Any = None
+    workspace_items: dict[str, dict[str, Any]] = {}
+    for item in items:
+        sk = item["sk"]["S"]
+        if sk == keys.ROOT_SK:
+            root_item = item
+        elif sk.startswith(keys.WORKSPACE_SK_PREFIX):
+            workspace_items[sk[len(keys.WORKSPACE_SK_PREFIX) :]] = item
+    if root_item is None:
+        return None
+    root = decode_record(RootRecord, root_item)
+    records = []
+    for workspace_id in root.workspace_order:
+        written = root.workspace_versions.get(workspace_id, 0)
+        if written <= since:
+            continue
+        stored = workspace_items.get(workspace_id)
+        if stored is None or int(stored["v"]["N"]) != written:
+            return _TORN  # a write was caught half-way, as in `_read`
+        records.append(decode_record(WorkspaceRecord, stored, decode_body(stored)))
+    return ChangedSince(root=root, version=int(root_item["version"]["N"]), workspaces=records)
+
+
 def save(
     snapshot: Snapshot | None,
     account: Account,
@@ -175,6 +235,7 @@ def save(
         root_put["Put"]["ConditionExpression"] = "version = :expected"
         root_put["Put"]["ExpressionAttributeValues"] = {":expected": {"N": str(snapshot.version)}}
     transact([root_put, *extra_items, *writes])
+    commits.announce(account.user_id, version)
     return version
 
 

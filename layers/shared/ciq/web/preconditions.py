@@ -54,3 +54,17 @@ def parse_if_match(value: str | None) -> int | None:
     if not _VERSION.fullmatch(text):
         raise VersionMismatch('If-Match must be an ETag this API returned, such as "7"')
     return int(text)
+
+
+_VERSION = re.compile(r"[0-9]{1,18}")
+
+
+def parse_since(query: dict[str, str] | None) -> int | None:
+    """The `since` of a delta read: a version number (ASCII digits, as an ETag carries it)."""
+    text = (query or {}).get("since")
+    if text is None:
+        return None
+    if not _VERSION.fullmatch(text):
+        message = "since must be a version number this API returned, such as 7"
+        raise invalid("/since", message, "invalid_version")
+    return int(text)

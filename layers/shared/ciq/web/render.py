@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from ciq.contracts.entities import UserData
-from ciq.domain.delta import delta
+from ciq.domain.delta import CHILD_LISTS, ROOT_FIELDS, delta
 
 if TYPE_CHECKING:
     from ciq.contracts.setup_status import SetupStatus
     from ciq.services.live_agents import AgentAnswer, AgentsList
-    from ciq.services.user_data import DataAnswer
+    from ciq.services.user_data import DataAnswer, SinceAnswer
 
 
 class _DataBody(BaseModel):
@@ -41,6 +41,25 @@ def data_answer(answer: DataAnswer) -> str:
     if answer.results is not None:
         minimal["results"] = answer.results
     return _json(minimal)
+
+
+def since_answer(answer: SinceAnswer) -> str:
+    """A delta read (docs/api/user-data.md "Delta reads"): the root fields, the workspace order, the
+    changed workspaces with all their children; or `{"full": true, "version"}`."""
+    if answer.data is None:
+        return _json({"full": True, "version": answer.version})
+    wire = answer.data.model_dump(mode="json")
+    return _json(
+        {
+            **{field: wire[field] for field in ROOT_FIELDS},
+            "workspaceOrder": answer.workspace_order,
+            "workspaces": wire["workspaces"],
+            **{name: wire[name] for name in CHILD_LISTS},
+            "nodePositions": wire["nodePositions"],
+            "baseVersion": answer.since,
+            "version": answer.version,
+        }
+    )
 
 
 def setup_status(status: SetupStatus) -> str:
