@@ -77,8 +77,11 @@ class LocalLiveChannel:
         commits.subscribe(self.committed)
 
     def committed(self, user_id: str, version: int) -> None:
-        """The commit listener: never blocks the write that calls it."""
-        self._changes.put((user_id, version))
+        """The commit listener: never blocks the write that calls it. With no socket open nobody can be
+        told, so nothing is queued: a run without live clients makes no extra store reads (stale
+        connection items of an earlier run expire by TTL)."""
+        if self._open:
+            self._changes.put((user_id, version))
 
     def stop(self) -> None:
         from ciq.store import commits
