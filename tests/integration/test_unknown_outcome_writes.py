@@ -190,3 +190,24 @@ def test_a_write_that_did_not_commit_is_still_retried_or_refused(
     # Then the token check finds another version's token: 503 with Retry-After, nothing stored
     assert (status, body["error"]["code"], headers["Retry-After"]) == (503, "dependency_unavailable", "1")
     assert data.data()[1] == version
+
+
+def test_a_lost_reply_is_recognized_even_after_other_writes_landed(client: Client) -> None:
+    # Given a write that committed with its token, and two more writes by others right after it
+    # (they landed before the first one's "did it land?" check could run)
+    from ciq.store import user_store
+
+    client.data()
+    first = user_store.load(client.user_id)
+    assert first is not None
+    user_store.save(first, first.account, commit_token="first-write")
+    for token in ("second-write", "third-write"):
+        later = user_store.load(client.user_id)
+        assert later is not None
+        user_store.save(later, later.account, commit_token=token)
+    # When the first write asks whether it landed; Then yes (its token is among the recent ones),
+    # so it answers its success instead of a 503 or applying itself again
+    assert user_store.committed(client.user_id, "first-write")
+    assert user_store.committed(client.user_id, "third-write")
+    # And a write that never landed is told so
+    assert not user_store.committed(client.user_id, "never-written")

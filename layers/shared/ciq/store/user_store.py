@@ -3,9 +3,10 @@
 Reads are one (paged) Query. Writes are one transaction: the root, conditioned on the version that
 was read, plus only the workspace items that changed. See docs/architecture/persistence-model.md.
 
-A write may carry a commit token, stored on the root (`ct`): when the transaction's reply is lost
-(a timeout, or botocore resending a request that had committed, which then fails its own
-condition), `committed` tells whether that very write landed, on any engine."""
+A write may carry a commit token, stored on the root with the tokens of the writes before it (`cts`,
+the newest RECENT_COMMITS): when the transaction's reply is lost (a timeout, or botocore resending
+a request that had committed, which then fails its own condition), `committed` tells whether that
+very write landed, on any engine, even when other writes committed after it before the check."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ class Snapshot:
     version: int
     workspace_versions: dict[str, int] = field(default_factory=dict)
     fingerprints: dict[str, bytes] = field(default_factory=dict)
-    commit_token: str | None = None  # of the write that stored this version, when it had one
+    commit_tokens: list[str] = field(default_factory=list)  # of the latest writes, newest first
 
 
 def load(user_id: str) -> Snapshot | None:
@@ -108,7 +109,7 @@ def _read(user_id: str) -> Snapshot | object | None:
         version=int(root_item["version"]["N"]),
         workspace_versions=dict(root.workspace_versions),
         fingerprints=fingerprints,
-        commit_token=(root_item.get("ct") or {}).get("S"),
+        commit_tokens=_commit_tokens(root_item),
     )
 
 
@@ -226,7 +227,7 @@ def save(
                 "sk": {"S": keys.ROOT_SK},
                 "version": {"N": str(version)},
                 **encode_body(root, "account"),
-                **({"ct": {"S": commit_token}} if commit_token else {}),
+                **_with_token(commit_token, snapshot.commit_tokens if snapshot else []),
             },
             "ConditionExpression": "attribute_not_exists(pk)",
         }
@@ -239,17 +240,31 @@ def save(
     return version
 
 
+RECENT_COMMITS = 32  # a lost reply is resolved within seconds: far fewer writes land in between
+
+
+def _commit_tokens(root_item: dict[str, Any]) -> list[str]:
+    return [token["S"] for token in (root_item.get("cts") or {}).get("L", [])]
+
+
+def _with_token(commit_token: str | None, earlier: list[str]) -> dict[str, Any]:
+    if not commit_token:
+        return {"cts": {"L": [{"S": token} for token in earlier]}} if earlier else {}
+    return {"cts": {"L": [{"S": token} for token in [commit_token, *earlier][:RECENT_COMMITS]]}}
+
+
 def committed(user_id: str, commit_token: str) -> bool:
-    """Whether the write that carried `commit_token` is the one stored now (a strongly consistent
-    read of the root's token alone). Raises DependencyUnavailable when the store cannot say."""
+    """Whether the write that carried `commit_token` landed: its token is among the root's recent
+    ones (a strongly consistent read of them alone). Raises DependencyUnavailable when the store
+    cannot say."""
     item = call(
         "get_item",
         TableName=table(),
         Key={"pk": {"S": keys.user_pk(user_id)}, "sk": {"S": keys.ROOT_SK}},
         ConsistentRead=True,
-        ProjectionExpression="ct",
+        ProjectionExpression="cts",
     ).get("Item")
-    return bool(item) and (item.get("ct") or {}).get("S") == commit_token
+    return bool(item) and commit_token in _commit_tokens(item)
 
 
 def new_user_item(account: Account) -> TransactWriteItemTypeDef:
