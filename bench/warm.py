@@ -89,7 +89,7 @@ def usage(
 ) -> Usage:
     """Runs one request against moto with hooks on the store's client; capacity from item sizes.
     `table_items` reads the table with another client (not counted): the old items a write replaces."""
-    from ciq.store.clients import dynamodb
+    from ciq.store.clients import dynamodb, reset_clients
 
     measured = Usage(label)
     before = table_items()
@@ -124,14 +124,21 @@ def usage(
             measured.wcu += sizes.write_wcu(new, before.get(key), transactional=False)
             measured.written_items += 1
 
-    events = dynamodb().meta.events
+    # The store keeps one client per time-budget size (ciq.store.clients): hooks go on the session,
+    # and the clients are made anew so that every one of them carries the hooks.
+    import boto3
+
+    dynamodb()  # makes sure the default session exists
+    events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
     events.register("provide-client-params.dynamodb", on_params, unique_id="bench-params")
     events.register("after-call.dynamodb", on_answer, unique_id="bench-answer")
+    reset_clients()
     try:
         response = handler(event, LambdaContext())
     finally:
         events.unregister("provide-client-params.dynamodb", unique_id="bench-params")
         events.unregister("after-call.dynamodb", unique_id="bench-answer")
+        reset_clients()
     if response["statusCode"] != 200:
         raise RuntimeError(f"{label}: answered {response['statusCode']}")
     return measured

@@ -102,6 +102,15 @@ def test_200_workspaces_with_2000_full_kbs_are_stored_and_read_back(client: Clie
     assert version == written["version"]
     assert len(again["knowledgeBases"]) == WORKSPACES * KBS_PER_WORKSPACE
 
+    # And with an Idempotency-Key (an answer too large to keep as a record): stored, and replayed
+    mutation = {"type": "knowledgeBase.update", "knowledgeBaseId": "kb-150-4", "name": "Keyed"}
+    keyed = {"Accept-Encoding": "gzip", "Idempotency-Key": "large-keyed-1"}
+    status, _, first = client.post(mutation, headers=keyed)
+    assert status == 200, first
+    assert first["version"] == version + 1
+    status, headers, replay = client.post(mutation, headers=keyed)
+    assert (status, headers.get("Idempotent-Replayed"), replay["version"]) == (200, "true", version + 1)
+
 
 def incompressible(rng: random.Random, length: int) -> str:
     return "".join(rng.choices(string.ascii_letters + string.digits + "-_", k=length))
