@@ -28,7 +28,7 @@ from ciq.store.records import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
@@ -78,14 +78,9 @@ def stored_version(user_id: str) -> int | None:
     return int(item["version"]["N"]) if item else None
 
 
-def _read(user_id: str) -> Snapshot | object | None:
-    items = query_all(
-        TableName=table(),
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues={":pk": {"S": keys.user_pk(user_id)}, ":prefix": {"S": keys.DATA_PREFIX}},
-        ConsistentRead=True,
-    )
-    root_item: Any = None
+def _by_kind(items: Iterable[dict[str, Any]]) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
+    """The root item, and the workspace items by workspace id, of one Query's items."""
+    root_item: dict[str, Any] | None = None
     workspace_items: dict[str, dict[str, Any]] = {}
     for item in items:
         sk = item["sk"]["S"]
@@ -93,6 +88,17 @@ def _read(user_id: str) -> Snapshot | object | None:
             root_item = item
         elif sk.startswith(keys.WORKSPACE_SK_PREFIX):
             workspace_items[sk[len(keys.WORKSPACE_SK_PREFIX) :]] = item
+    return root_item, workspace_items
+
+
+def _read(user_id: str) -> Snapshot | object | None:
+    items = query_all(
+        TableName=table(),
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": keys.user_pk(user_id)}, ":prefix": {"S": keys.DATA_PREFIX}},
+        ConsistentRead=True,
+    )
+    root_item, workspace_items = _by_kind(items)
     if root_item is None:
         return None
     root = decode_record(RootRecord, root_item)
@@ -150,14 +156,7 @@ def _read_changed(user_id: str, since: int) -> ChangedSince | object | None:
         },
         ConsistentRead=True,
     )
-    root_item: Any = None
-    workspace_items: dict[str, dict[str, Any]] = {}
-    for item in items:
-        sk = item["sk"]["S"]
-        if sk == keys.ROOT_SK:
-            root_item = item
-        elif sk.startswith(keys.WORKSPACE_SK_PREFIX):
-            workspace_items[sk[len(keys.WORKSPACE_SK_PREFIX) :]] = item
+    root_item, workspace_items = _by_kind(items)
     if root_item is None:
         return None
     root = decode_record(RootRecord, root_item)
