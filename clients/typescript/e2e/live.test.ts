@@ -6,95 +6,28 @@
  * updated data (docs/performance.md, "Live updates").
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { type Server, createServer } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { dirname, join, normalize, resolve } from "node:path";
 import { after, before, it } from "node:test";
-import { fileURLToPath } from "node:url";
 
-import { type Browser, type Page, chromium } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 
-const PACKAGE = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const REPOSITORY = resolve(PACKAGE, "../..");
-const BUILT_CLIENT = join(PACKAGE, "dist/src");
-const START_TIMEOUT_MS = 90_000;
+import { type LocalRun, launchChromium, startLocalRun, startSite, stopAll } from "./harness.js";
+
 const RENAMES = 30;
 
-let api: { process: ChildProcess; url: string; scratch: string } | undefined;
+let api: LocalRun | undefined;
 let site: Server | undefined;
 let browser: Browser | undefined;
-
-async function startLocalRun(): Promise<NonNullable<typeof api>> {
-  const python = process.env.CIQ_PYTHON ?? join(REPOSITORY, ".venv/bin/python");
-  const scratch = mkdtempSync(join(tmpdir(), "ciq-e2e-live-"));
-  const env: NodeJS.ProcessEnv = { PORT: "0", LOCAL_OUTBOX_PATH: join(scratch, "outbox.jsonl"), PYTHONUNBUFFERED: "1" };
-  for (const name of ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"]) {
-    if (process.env[name] !== undefined) env[name] = process.env[name];
-  }
-  const child = spawn(python, ["-m", "local"], { cwd: REPOSITORY, env, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  return await new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the local run did not start:\n${output}`)), START_TIMEOUT_MS);
-    const read = (chunk: Buffer) => {
-      output += chunk.toString();
-      const found = /Local API ready on http:\/\/localhost:(\d+)/.exec(output);
-      if (found) {
-        clearTimeout(timer);
-        resolvePromise({ process: child, url: `http://localhost:${found[1]}`, scratch });
-      }
-    };
-    child.stdout?.on("data", read);
-    child.stderr?.on("data", read);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the local run exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-/** The "app": an empty page, and the built client as ES modules under /client/. */
-async function startSite(): Promise<Server> {
-  const server = createServer((request, response) => {
-    const path = new URL(request.url ?? "/", "http://localhost").pathname;
-    if (path === "/") {
-      response.writeHead(200, { "Content-Type": "text/html" }).end("<!doctype html><title>app</title>");
-      return;
-    }
-    const file = normalize(join(BUILT_CLIENT, path.replace(/^\/client\//, "")));
-    if (!path.startsWith("/client/") || !file.startsWith(BUILT_CLIENT) || !file.endsWith(".js")) {
-      response.writeHead(404).end();
-      return;
-    }
-    try {
-      response.writeHead(200, { "Content-Type": "text/javascript" }).end(readFileSync(file));
-    } catch {
-      response.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  return server;
-}
 
 before(async () => {
   api = await startLocalRun();
   site = await startSite();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
-  await browser?.close();
-  await new Promise((done) => (site ? site.close(done) : done(undefined)));
-  if (api) {
-    api.process.kill("SIGTERM");
-    rmSync(api.scratch, { recursive: true, force: true });
-  }
+  await stopAll(api, site, browser);
 });
 
 /**
