@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING
 from ciq.contracts.entities import Profile
 from ciq.domain.account import Account
 from ciq.errors import ConditionFailed, DependencyUnavailable, VersionConflict
+from ciq.domain.reach import Outside
 from ciq.ports import AnswerRecord, Loaded
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from ciq.domain.reach import Reach
 
 
 CREATED_AT = "2026-01-01T00:00:00.000Z"
@@ -40,11 +43,14 @@ class FakeUnitOfWork:
         profile = Profile(user_id=user_id, email=f"{user_id}@example.com", created_at=CREATED_AT)
         self.accounts[user_id] = _Stored(Account(user_id=user_id, profile=profile), 0)
 
-    def load(self, user_id: str) -> Loaded | None:
+    def load(self, user_id: str, reach: Reach | None = None) -> Loaded | None:
         stored = self.accounts.get(user_id)
         if stored is None:
             return None
-        return Loaded(copy.deepcopy(stored.account), stored.version)
+        account = copy.deepcopy(stored.account)
+        if reach is not None and account.initialized:
+            _narrow(account, reach)
+        return Loaded(account, stored.version)
 
     def stored_version(self, user_id: str) -> int | None:
         stored = self.accounts.get(user_id)
@@ -61,7 +67,7 @@ class FakeUnitOfWork:
                 raise ConditionFailed(1)
         for record in records:
             self.records[(user_id, record.key_hash)] = record
-        account = copy.deepcopy(loaded.account)
+        account = _merged(self.accounts[user_id].account, copy.deepcopy(loaded.account))
         account.events = []
         self.accounts[user_id] = _Stored(account, loaded.version + 1, token)
         self.commits += 1
@@ -80,3 +86,43 @@ class FakeUnitOfWork:
         """Another writer commits a version in between (a lost race)."""
         stored = self.accounts[user_id]
         self.accounts[user_id] = _Stored(stored.account, stored.version + 1, "someone-else")
+
+
+def _narrow(account: Account, reach: Reach) -> None:
+    """`account` cut down to the workspaces `reach` names or holds, as the store loads it."""
+    entities = [*account.knowledge_bases, *account.agents, *account.connections]
+    homes = {entity.id: entity.workspace_id for entity in entities}
+    named = reach.workspaces | {homes[e] for e in reach.entities if e in homes}
+    others = [w.id for w in account.workspaces if w.id not in named]
+    account.outside = Outside(
+        workspace_order=tuple(w.id for w in account.workspaces),
+        workspace_ids=frozenset(others),
+        entity_ids=frozenset(e.id for e in entities if e.workspace_id in others),
+        newest_created_at=max((e.created_at for e in entities), default=""),
+    )
+    account.workspaces = [w for w in account.workspaces if w.id in named]
+    account.knowledge_bases = [kb for kb in account.knowledge_bases if kb.workspace_id in named]
+    account.agents = [a for a in account.agents if a.workspace_id in named]
+    account.connections = [c for c in account.connections if c.workspace_id in named]
+    account.node_positions = {w: p for w, p in account.node_positions.items() if w in named}
+
+
+def _merged(stored: Account, changed: Account) -> Account:
+    """The stored account with a partial account's workspaces replaced by their changed form."""
+    if changed.outside is None:
+        return changed
+    others = changed.outside.workspace_ids
+    order = changed.outside.workspace_order
+    loaded = {w.id: w for w in changed.workspaces}
+    changed.workspaces = [loaded[w.id] if w.id in loaded else w for w in stored.workspaces]
+    assert [w.id for w in changed.workspaces] == list(order)
+    for name in ("knowledge_bases", "agents", "connections"):
+        kept = [e for e in getattr(stored, name) if e.workspace_id in others]
+        setattr(changed, name, kept + getattr(changed, name))
+    changed.node_positions = {
+        **{w: p for w, p in stored.node_positions.items() if w in others},
+        **changed.node_positions,
+    }
+    changed.outside = None
+    changed.sort_by_creation()
+    return changed

@@ -553,10 +553,16 @@ def test_connections_are_stored_once(setup_client: SetupClient) -> None:
     # When the stored items are inspected
     items = stored_items(setup_client.user_id)
 
-    # Then the connection lives in ws-1's workspace item only; the root holds no connection
+    # Then the connection lives in ws-1's workspace item only; the root names it only in its id index
+    import json
+
     from ciq.store.codec import decode_body
 
+    root = json.loads(decode_body(items["D#ROOT"]))
+    index = root.pop("index")
     holders = [
-        sk for sk, item in items.items() if sk.startswith("D#") and added["id"].encode() in decode_body(item)
+        sk for sk, item in items.items() if sk.startswith("D#WS#") and added["id"].encode() in decode_body(item)
     ]
     assert holders == ["D#WS#ws-1"]
+    assert added["id"] not in json.dumps(root)
+    assert added["id"] in index["homes"]["ws-1"]

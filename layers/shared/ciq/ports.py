@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ciq.domain.account import Account
+    from ciq.domain.reach import Reach
 
 
 @dataclass
@@ -47,8 +48,9 @@ class Changes:
 
 
 class UnitOfWork(Protocol):
-    def load(self, user_id: str) -> Loaded | None:
-        """The account, or None when the user has no root item."""
+    def load(self, user_id: str, reach: Reach | None = None) -> Loaded | None:
+        """The account, or None when the user has no root item. With a `reach`, it may be a partial
+        account (`account.outside` set): the root and the workspaces the reach names or holds."""
 
     def stored_version(self, user_id: str) -> int | None:
         """The version alone (one small read), or None when the user has no root item."""

@@ -19,6 +19,7 @@ from ciq.contracts.entities import (
     UserData,
     Workspace,
 )
+from ciq.domain.reach import OutOfReach
 from ciq.errors import Detail, NotFound
 
 if TYPE_CHECKING:
@@ -28,8 +29,10 @@ if TYPE_CHECKING:
     from ciq.contracts.mutations import Command
     from ciq.domain.context import Context
     from ciq.domain.events import DomainEvent
+    from ciq.domain.reach import Outside
 
 _T = TypeVar("_T")
+_Entity = TypeVar("_Entity", Workspace, KnowledgeBase, Agent, Connection, Group)
 
 MAX_REMEMBERED_DISMISSALS = 50
 
@@ -65,6 +68,8 @@ class Account:
     touched: bool = False
     # What the changes of this write did (ciq.domain.events); never stored.
     events: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
+    # Set on a partial account (only some workspaces loaded, ciq.domain.reach): the rest, by id.
+    outside: Outside | None = field(default=None, compare=False, repr=False)
 
     # -- changes: the only ways to change an account in a write (rules in ciq.domain.aggregate) -----
     def apply(self, ctx: Context, command: Command) -> dict[str, Any]:
@@ -92,19 +97,19 @@ class Account:
 
     # -- lookups: an id that is not in this account is 404, whoever owns it elsewhere ----------------
     def workspace(self, workspace_id: str, pointer: str = "/workspaceId") -> Workspace:
-        return _find(self.workspaces, workspace_id, "workspace", pointer)
+        return self._find(self.workspaces, workspace_id, "workspace", pointer)
 
     def knowledge_base(self, kb_id: str, pointer: str = "/knowledgeBaseId") -> KnowledgeBase:
-        return _find(self.knowledge_bases, kb_id, "knowledge base", pointer)
+        return self._find(self.knowledge_bases, kb_id, "knowledge base", pointer)
 
     def agent(self, agent_id: str, pointer: str = "/agentId") -> Agent:
-        return _find(self.agents, agent_id, "agent", pointer)
+        return self._find(self.agents, agent_id, "agent", pointer)
 
     def connection(self, connection_id: str, pointer: str = "/connectionId") -> Connection:
-        return _find(self.connections, connection_id, "connection", pointer)
+        return self._find(self.connections, connection_id, "connection", pointer)
 
     def group(self, group_id: str, pointer: str = "/groupId") -> Group:
-        return _find(self.groups, group_id, "group", pointer)
+        return self._find(self.groups, group_id, "group", pointer)
 
     def kbs_of(self, workspace_id: str) -> list[KnowledgeBase]:
         return [kb for kb in self.knowledge_bases if kb.workspace_id == workspace_id]
@@ -125,7 +130,18 @@ class Account:
         ids = {g.id for g in self.groups}
         for items in (self.workspaces, self.knowledge_bases, self.agents, self.connections):
             ids.update(item.id for item in items)
+        if self.outside is not None:
+            ids |= self.outside.workspace_ids | self.outside.entity_ids
         return ids
+
+    def _find(self, items: list[_Entity], item_id: str, what: str, pointer: str) -> _Entity:
+        for item in items:
+            if item.id == item_id:
+                return item
+        if self.outside is not None and self.outside.holds(item_id):
+            raise OutOfReach(f"{what} {item_id!r} is in a workspace that was not loaded")
+        message = f"{what} {item_id!r} not found"
+        raise NotFound(message, [Detail(pointer, "not_found", message)])
 
     def sort_by_creation(self) -> None:
         """KBs, agents and connections in creation order (CONTRACT §9), ties in workspace order:
@@ -151,14 +167,3 @@ class Account:
             connections=self.connections,
             node_positions=self.node_positions,
         )
-
-
-_Entity = TypeVar("_Entity", Workspace, KnowledgeBase, Agent, Connection, Group)
-
-
-def _find(items: list[_Entity], item_id: str, what: str, pointer: str) -> _Entity:
-    for item in items:
-        if item.id == item_id:
-            return item
-    message = f"{what} {item_id!r} not found"
-    raise NotFound(message, [Detail(pointer, "not_found", message)])

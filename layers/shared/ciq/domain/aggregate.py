@@ -23,6 +23,7 @@ from ciq.domain.events import DataImported
 from ciq.domain.hydrate import hydrate
 from ciq.domain.importer import imported_account
 from ciq.domain.invariants import check_invariants
+from ciq.domain.reach import OutOfReach
 from ciq.errors import AppError, ImportRefused
 
 if TYPE_CHECKING:
@@ -45,8 +46,12 @@ def watch(watcher: Callable[[Account], Callable[[Account], None]]) -> None:
 
 
 def loaded(account: Account, ctx: Context) -> bool:
-    """Hydration on load; True when it changed the account (a read stores that once)."""
-    return hydrate(account, ctx)
+    """Hydration on load; True when it changed the account (a read stores that once). A partial
+    account is never repaired in part: OutOfReach, and the whole account is loaded instead."""
+    changed = hydrate(account, ctx)
+    if changed and account.outside is not None:
+        raise OutOfReach("the stored account needs a repair")
+    return changed
 
 
 def apply(account: Account, ctx: Context, commands: Sequence[Command], *, batch: bool) -> list[Result]:
@@ -93,7 +98,12 @@ def record(account: Account, edit: Callable[[], T]) -> T:
 
 def _change(account: Account, edit: Callable[[], T], *, by_user: bool) -> T:
     after = [watcher(account) for watcher in _watchers] if by_user else []
+    loaded_workspaces = [w.id for w in account.workspaces]
     outcome = edit()
+    if account.outside is not None and [w.id for w in account.workspaces] != loaded_workspaces:
+        # The root's workspace order is written from what was loaded: only the whole account may
+        # gain, lose or reorder workspaces.
+        raise OutOfReach("the change adds, removes or moves workspaces")
     if by_user:
         account.touched = True
     account.sort_by_creation()

@@ -10,7 +10,12 @@ docs/api/user-data.md "Minimal answers"; a property test checks it on random cha
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ciq.domain.reach import OutOfReach
+
+if TYPE_CHECKING:
+    from ciq.domain.reach import Outside
 
 ENTITY_LISTS = ("groups", "workspaces", "knowledgeBases", "agents", "connections")
 WHOLE_FIELDS = ("profile", "nodePositions", "schemaVersion")
@@ -39,6 +44,24 @@ def delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         if before.get(field) != after.get(field):
             answer[field] = after.get(field)
     return answer
+
+
+def delta_of(before: dict[str, Any], after: dict[str, Any], outside: Outside | None) -> dict[str, Any]:
+    """The delta of a change; of a partial account's change only when it is the one the whole
+    account would give, else OutOfReach (the write is applied again to the whole account): no list
+    order (it would name only the loaded ids), no nodePositions (sent whole), and every new entity
+    created after every stored one (so that appending it is the server's order)."""
+    change = delta(before, after)
+    if outside is None:
+        return change
+    if "order" in change or "nodePositions" in change:
+        raise OutOfReach("the minimal answer needs the whole account")
+    held = {entity["id"] for name in CHILD_LISTS for entity in before.get(name, [])}
+    for name in CHILD_LISTS:
+        for entity in change["changed"].get(name, []):
+            if entity["id"] not in held and entity["createdAt"] <= outside.newest_created_at:
+                raise OutOfReach("a new entity does not sort after every stored one")
+    return change
 
 
 def apply_delta(before: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:

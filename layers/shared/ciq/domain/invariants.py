@@ -21,11 +21,13 @@ def violations(account: Account) -> list[str]:
         for items in (account.workspaces, account.knowledge_bases, account.agents, account.connections)
         for item in items
     ]
+    if account.outside is not None:  # a partial account: the ids of the workspaces not loaded too
+        ids += [*account.outside.workspace_ids, *account.outside.entity_ids]
     problems += [f"id {i!r} is used {n} times" for i, n in Counter(ids).items() if n > 1]
     groups = {g.id for g in account.groups}
     if DEFAULT_GROUP_ID not in groups:
         problems.append("the default group is missing")
-    if not account.workspaces:
+    if not account.workspaces and account.outside is None:
         problems.append("the account has no workspace")
     kb_home = {kb.id: kb.workspace_id for kb in account.knowledge_bases}
     agent_home = {a.id: a.workspace_id for a in account.agents}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pydantic import ValidationError
@@ -10,6 +10,8 @@ from pydantic import ValidationError
 from ciq.contracts.base import BATCH_MAX
 from ciq.contracts.imports import ImportRequest
 from ciq.contracts.mutations import parse_mutations
+from ciq.domain.commands import APPLIERS
+from ciq.domain.delta import delta_of
 from ciq.domain.derive import derive
 from ciq.errors import Unauthorized, validation_failed
 from ciq.services import versions
@@ -25,19 +27,26 @@ if TYPE_CHECKING:
     from ciq.services.writes import WriteRequest, Written
 
 
-Render: TypeAlias = "Callable[[DataAnswer], str]"
+Render: TypeAlias = "Callable[[DataAnswer | DeltaAnswer], str]"
 
 
 @dataclass(frozen=True)
 class DataAnswer:
-    """The data at `version`, with each mutation's result after a POST. `before`: with a minimal
-    answer (`Prefer: return=minimal`), the data the change was applied to (the state at version - 1,
-    every write bumping the version by one) in its JSON form, for the edge to answer the delta."""
+    """The data at `version`, with each mutation's result after a POST."""
 
     data: UserData
     version: int
     results: list[dict[str, Any]] | None = None
-    before: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class DeltaAnswer:
+    """A minimal answer (`Prefer: return=minimal`): what the change did to the data at version - 1
+    (every write bumps the version by one; ciq.domain.delta), with each mutation's result."""
+
+    delta: dict[str, Any]
+    version: int
+    results: list[dict[str, Any]] | None = None
 
 
 def held_version(uow: UnitOfWork, user_id: str, holds: Callable[[int], bool]) -> int | None:
@@ -75,23 +84,25 @@ def read_since(uow: UnitOfWork, user_id: str, since: int) -> tuple[SinceAnswer, 
 
 def mutate(
     uow: UnitOfWork, request: WriteRequest, payload: Any, render: Render, *, minimal: bool
-) -> Written[DataAnswer]:
+) -> Written[DataAnswer | DeltaAnswer]:
     mutations, batch = parse_mutations(payload, BATCH_MAX)
+    if minimal:  # the answer needs only what the change touched: load only that (ciq.domain.reach)
+        request = replace(request, reach=APPLIERS.reach(mutations))
 
     def change(account: Account, ctx: Context) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         before = _before(account, minimal)
         return before, account.apply_batch(ctx, mutations) if batch else [account.apply(ctx, mutations[0])]
 
-    def answer(account: Account, version: int, changed: Any) -> DataAnswer:
+    def answer(account: Account, version: int, changed: Any) -> DataAnswer | DeltaAnswer:
         before, results = changed or (None, [])
-        return DataAnswer(account.to_user_data(), version, results, before)
+        return _answer(account, version, results, before)
 
     return write(uow, request, change, answer, render)
 
 
 def import_document(
     uow: UnitOfWork, request: WriteRequest, payload: Any, render: Render, *, minimal: bool
-) -> Written[DataAnswer]:
+) -> Written[DataAnswer | DeltaAnswer]:
     try:
         document = ImportRequest.model_validate(payload).data
     except ValidationError as error:
@@ -102,10 +113,19 @@ def import_document(
         account.import_document(ctx, document, pinned=request.if_match is not None)
         return before
 
-    def answer(account: Account, version: int, before: dict[str, Any] | None) -> DataAnswer:
-        return DataAnswer(account.to_user_data(), version, before=before)
+    def answer(account: Account, version: int, before: dict[str, Any] | None) -> DataAnswer | DeltaAnswer:
+        return _answer(account, version, None, before)
 
     return write(uow, request, change, answer, render)
+
+
+def _answer(
+    account: Account, version: int, results: list[dict[str, Any]] | None, before: dict[str, Any] | None
+) -> DataAnswer | DeltaAnswer:
+    data = account.to_user_data()
+    if before is None:
+        return DataAnswer(data, version, results)
+    return DeltaAnswer(delta_of(before, data.model_dump(mode="json"), account.outside), version, results)
 
 
 def _before(account: Account, minimal: bool) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from ciq import budget
 from ciq.domain import aggregate
 from ciq.domain.context import Context
+from ciq.domain.reach import OutOfReach
 from ciq.errors import (
     ConcurrentModification,
     ConditionFailed,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ciq.domain.account import Account
+    from ciq.domain.reach import Reach
     from ciq.ports import Loaded, UnitOfWork
 
 A = TypeVar("A")
@@ -62,7 +64,8 @@ class IdempotencyRequest:
 @dataclass(frozen=True)
 class WriteRequest:
     """Who writes, and on what terms: a pinned version (If-Match), an Idempotency-Key, whether the
-    answer is a creation, and the request whose recorded answer this write completes."""
+    answer is a creation, the request whose recorded answer this write completes, and the part of
+    the account the change and its answer need (None: all of it; ciq.domain.reach)."""
 
     user_id: str
     session_id: str | None = None
@@ -70,6 +73,7 @@ class WriteRequest:
     idempotency: IdempotencyRequest | None = None
     creates: bool = False
     completes: IdempotencyRequest | None = None
+    reach: Reach | None = None
 
 
 @dataclass(frozen=True)
@@ -95,13 +99,18 @@ def write(
     if (replay := _replay(uow, request, answer)) is not None:
         return replay
     deadline, attempt = time.monotonic() + get_settings().write_retry_seconds, 0  # and the time budget
+    reach = request.reach
     while True:
-        loaded = _load(uow, request.user_id)
+        loaded = _load(uow, request.user_id, reach)
         if request.if_match is not None and loaded.version != request.if_match:
             raise _mismatch(loaded.version)
         ctx = Context(request.user_id, request.session_id)
-        aggregate.loaded(loaded.account, ctx)
-        value = answer(loaded.account, loaded.version + 1, change(loaded.account, ctx))
+        try:
+            aggregate.loaded(loaded.account, ctx)
+            value = answer(loaded.account, loaded.version + 1, change(loaded.account, ctx))
+        except OutOfReach:  # the part loaded was not enough: the same change on the whole account
+            reach = None
+            continue
         written, records = _recorded(request, value, loaded.version + 1, render)
         try:
             if _landed(uow, loaded, records, secrets.token_urlsafe(16)):
@@ -180,8 +189,8 @@ def peek_account(uow: UnitOfWork, user_id: str) -> tuple[Account, int]:
     return loaded.account, loaded.version
 
 
-def _load(uow: UnitOfWork, user_id: str) -> Loaded:
-    loaded = uow.load(user_id)
+def _load(uow: UnitOfWork, user_id: str, reach: Reach | None = None) -> Loaded:
+    loaded = uow.load(user_id, reach)
     if loaded is None:
         # The authorizer let a session through for a user without data: the account is gone.
         raise Unauthorized("this session's account no longer exists")

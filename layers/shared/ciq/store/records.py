@@ -16,12 +16,24 @@ from ciq.contracts.entities import (
     Workspace,
 )
 from ciq.domain.account import Account, SetupState
+from ciq.domain.reach import Outside
 
 _DERIVED = {
     "workspace": {"number_of_knowledge_bases", "connected_apps", "apps_activated"},
     "knowledge_bases": {"__all__": {"status", "agents_set_count"}},
     "agents": {"__all__": {"status", "connection_ids"}},
 }
+
+
+class IdIndex(BaseModel):
+    """Which workspace holds each KB, agent and connection (a scoped write finds the workspace items
+    of the ids it names here, and claims new ids against it), and the newest `createdAt` of any
+    of them (at least: a partial write only raises it)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    homes: dict[str, list[str]] = {}
+    newest_created_at: str = ""
 
 
 class RootRecord(BaseModel):
@@ -38,6 +50,7 @@ class RootRecord(BaseModel):
     workspace_versions: dict[str, int] = {}
     setup: SetupState = SetupState()
     agent_deletions: list[str] = []
+    index: IdIndex | None = None  # None: written before the index existed (the next write adds it)
 
 
 class WorkspaceRecord(BaseModel):
@@ -53,17 +66,52 @@ class WorkspaceRecord(BaseModel):
         return self.model_dump_json(exclude=_DERIVED, by_alias=True).encode()  # type: ignore[arg-type]
 
 
-def root_record(account: Account, workspace_versions: dict[str, int]) -> RootRecord:
+def root_record(
+    account: Account, workspace_versions: dict[str, int], index: IdIndex | None = None
+) -> RootRecord:
+    """A partial account keeps its workspace order (a change that moves workspaces needs the whole
+    account: ciq.domain.aggregate)."""
+    order = account.outside.workspace_order if account.outside else (w.id for w in account.workspaces)
     return RootRecord(
         schema_version=account.schema_version,
         initialized=account.initialized,
         touched=account.touched,
         profile=account.profile,
         groups=account.groups,
-        workspace_order=[w.id for w in account.workspaces],
+        workspace_order=list(order),
         workspace_versions=workspace_versions,
         setup=account.setup,
         agent_deletions=account.agent_deletions,
+        index=index,
+    )
+
+
+def id_index(account: Account, records: dict[str, WorkspaceRecord], earlier: IdIndex | None) -> IdIndex:
+    """The index of `account` split into `records`; of a partial account, `earlier` updated with
+    the workspaces it holds."""
+    partial = account.outside is not None and earlier is not None
+    homes = dict(earlier.homes) if partial and earlier else {}
+    newest = earlier.newest_created_at if partial and earlier else ""
+    for workspace_id, record in records.items():
+        entities: list[KnowledgeBase | Agent | Connection] = [
+            *record.knowledge_bases,
+            *record.agents,
+            *record.connections,
+        ]
+        homes[workspace_id] = [entity.id for entity in entities]
+        newest = max([newest, *(entity.created_at for entity in entities)])
+    return IdIndex(homes=homes, newest_created_at=newest)
+
+
+def outside_of(root: RootRecord, loaded: set[str]) -> Outside:
+    """What a partial account holding the workspaces `loaded` knows of the others."""
+    index = root.index or IdIndex()
+    others = [w for w in root.workspace_order if w not in loaded]
+    return Outside(
+        workspace_order=tuple(root.workspace_order),
+        workspace_ids=frozenset(others),
+        entity_ids=frozenset(entity for w in others for entity in index.homes.get(w, ())),
+        newest_created_at=index.newest_created_at,
     )
 
 

@@ -12,13 +12,14 @@ from ciq.store.records import assemble
 
 if TYPE_CHECKING:
     from ciq.domain.account import Account
+    from ciq.domain.reach import Reach
 
 CREATED, OK = 201, 200
 
 
 class DynamoUnitOfWork:
-    def load(self, user_id: str) -> Loaded | None:
-        snapshot = user_store.load(user_id)
+    def load(self, user_id: str, reach: Reach | None = None) -> Loaded | None:
+        snapshot = user_store.load(user_id) if reach is None else user_store.load_reach(user_id, reach)
         if snapshot is None:
             return None
         return Loaded(snapshot.account, snapshot.version, snapshot)

@@ -15,14 +15,18 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ciq.contracts.entities import SCHEMA_VERSION
 from ciq.errors import ConcurrentModification
 from ciq.store import commits, keys
 from ciq.store.codec import decode_body, decode_record, encode_body
 from ciq.store.dynamo import call, query_all, table, transact
 from ciq.store.records import (
+    IdIndex,
     RootRecord,
     WorkspaceRecord,
     assemble,
+    id_index,
+    outside_of,
     root_record,
     workspace_records,
 )
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
     from ciq.domain.account import Account
+    from ciq.domain.reach import Reach
 
 TORN_READ_RETRIES = 5
 
@@ -46,6 +51,7 @@ class Snapshot:
     workspace_versions: dict[str, int] = field(default_factory=dict)
     fingerprints: dict[str, bytes] = field(default_factory=dict)
     commit_tokens: list[str] = field(default_factory=list)  # of the latest writes, newest first
+    index: IdIndex | None = None  # the root's, as read
 
 
 def load(user_id: str) -> Snapshot | None:
@@ -116,7 +122,83 @@ def _read(user_id: str) -> Snapshot | object | None:
         workspace_versions=dict(root.workspace_versions),
         fingerprints=fingerprints,
         commit_tokens=_commit_tokens(root_item),
+        index=root.index,
     )
+
+
+def load_reach(user_id: str, reach: Reach) -> Snapshot | None:
+    """The root and only the workspace items `reach` names or holds (one GetItem, one BatchGetItem):
+    a partial account (ciq.domain.reach). The whole account when the root has no id index yet or
+    the account needs hydration (ciq.domain.aggregate repairs only whole accounts)."""
+    for attempt in range(TORN_READ_RETRIES):
+        if attempt:
+            time.sleep(0.01 * attempt)
+        snapshot = _read_reach(user_id, reach)
+        if snapshot is not _TORN:
+            return snapshot  # type: ignore[return-value]
+    raise ConcurrentModification(
+        "the account is being written by another request; retry shortly", headers={"Retry-After": "1"}
+    )
+
+
+def _read_reach(user_id: str, reach: Reach) -> Snapshot | object | None:
+    root_item = call(
+        "get_item",
+        TableName=table(),
+        Key={"pk": {"S": keys.user_pk(user_id)}, "sk": {"S": keys.ROOT_SK}},
+        ConsistentRead=True,
+    ).get("Item")
+    if root_item is None:
+        return None
+    root = decode_record(RootRecord, root_item)
+    if root.index is None or not root.initialized or root.schema_version != SCHEMA_VERSION:
+        return _read(user_id)
+    homes = {entity: workspace for workspace, ids in root.index.homes.items() for entity in ids}
+    named = reach.workspaces | {homes[e] for e in reach.entities if e in homes}
+    wanted = [w for w in root.workspace_order if w in named]
+    stored = _get_workspace_items(user_id, wanted)
+    records, fingerprints = [], {}
+    for workspace_id in wanted:
+        item = stored.get(workspace_id)
+        if item is None or int(item["v"]["N"]) != root.workspace_versions.get(workspace_id):
+            return _TORN  # a write landed between the root and its workspace items: read again
+        body = decode_body(item)
+        records.append(decode_record(WorkspaceRecord, item, body))
+        fingerprints[workspace_id] = _digest(body)
+    account = assemble(user_id, root, records)
+    account.outside = outside_of(root, set(wanted))
+    return Snapshot(
+        account=account,
+        version=int(root_item["version"]["N"]),
+        workspace_versions=dict(root.workspace_versions),
+        fingerprints=fingerprints,
+        commit_tokens=_commit_tokens(root_item),
+        index=root.index,
+    )
+
+
+def _get_workspace_items(user_id: str, workspace_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The workspace items by id, strongly consistent (BatchGetItem: at most 100 keys a call; what
+    DynamoDB leaves unprocessed is asked again)."""
+    pk = {"S": keys.user_pk(user_id)}
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(workspace_ids), BATCH_GET_KEYS):
+        chunk = workspace_ids[start : start + BATCH_GET_KEYS]
+        request: Any = {
+            table(): {
+                "Keys": [{"pk": pk, "sk": {"S": keys.workspace_sk(w)}} for w in chunk],
+                "ConsistentRead": True,
+            }
+        }
+        while request:
+            answer = call("batch_get_item", RequestItems=request)
+            for item in answer.get("Responses", {}).get(table(), []):
+                found[item["sk"]["S"][len(keys.WORKSPACE_SK_PREFIX) :]] = item
+            request = answer.get("UnprocessedKeys") or None
+    return found
+
+
+BATCH_GET_KEYS = 100
 
 
 @dataclass
@@ -189,7 +271,8 @@ def save(
     pk = {"S": keys.user_pk(account.user_id)}
     writes: list[TransactWriteItemTypeDef] = []
     versions: dict[str, int] = {}
-    for workspace_id, record in workspace_records(account).items():
+    records = workspace_records(account)
+    for workspace_id, record in records.items():
         body = record.to_json_bytes()
         if old_fingerprints.get(workspace_id) == _digest(body):
             versions[workspace_id] = old_versions[workspace_id]
@@ -208,6 +291,8 @@ def save(
                 }
             }
         )
+    if account.outside is not None:  # a partial account: the workspaces it did not load are unchanged
+        versions.update({w: old_versions[w] for w in account.outside.workspace_ids})
     for workspace_id in old_versions.keys() - versions.keys():
         writes.append(
             {
@@ -217,7 +302,8 @@ def save(
                 }
             }
         )
-    root = root_record(account, versions).model_dump_json().encode()
+    index = id_index(account, records, snapshot.index if snapshot else None)
+    root = root_record(account, versions, index).model_dump_json().encode()
     root_put: TransactWriteItemTypeDef = {
         "Put": {
             "TableName": table(),

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from ciq.contracts.entities import UserData
-from ciq.domain.delta import CHILD_LISTS, ROOT_FIELDS, delta
+from ciq.domain.delta import CHILD_LISTS, ROOT_FIELDS
 
 if TYPE_CHECKING:
     from ciq.contracts.setup_status import SetupStatus
     from ciq.services.live_agents import AgentAnswer, AgentsList
-    from ciq.services.user_data import DataAnswer, SinceAnswer
+    from ciq.services.user_data import DataAnswer, DeltaAnswer, SinceAnswer
 
 
 class _DataBody(BaseModel):
@@ -27,17 +27,14 @@ class _DataBody(BaseModel):
     results: list[dict[str, Any]] | None = None
 
 
-def data_answer(answer: DataAnswer) -> str:
-    """The whole data, or with a minimal answer the delta from `before` (docs/api/user-data.md
-    "Minimal answers")."""
-    if answer.before is None:
+def data_answer(answer: DataAnswer | DeltaAnswer) -> str:
+    """The whole data, or with a minimal answer the delta (docs/api/user-data.md "Minimal answers")."""
+    from ciq.services.user_data import DataAnswer  # noqa: PLC0415 - only user data needs it
+
+    if isinstance(answer, DataAnswer):
         body = _DataBody(data=answer.data, version=answer.version, results=answer.results)
         return body.model_dump_json(by_alias=True, exclude={"results"} if answer.results is None else None)
-    minimal = {
-        **delta(answer.before, answer.data.model_dump(mode="json")),
-        "baseVersion": answer.version - 1,
-        "version": answer.version,
-    }
+    minimal = {**answer.delta, "baseVersion": answer.version - 1, "version": answer.version}
     if answer.results is not None:
         minimal["results"] = answer.results
     return _json(minimal)

@@ -1,0 +1,300 @@
+"""Writes that read what they touch (issue 13, docs/architecture/write-flow.md "Scoped writes"): a
+write answered minimally (`Prefer: return=minimal`) loads the root and only the workspace items its
+mutations name or hold, and answers, refuses and stores exactly what a write of the whole account
+does."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ciq.domain.delta import apply_delta
+from tests.integration.conftest import COMPLETE_DRAFT, Client, create_user, stored_items
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import ModuleType
+
+MINIMAL = {"Prefer": "return=minimal"}
+
+
+@contextmanager
+def dynamodb_calls() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """The DynamoDB operations (and their parameters) of every client the store makes meanwhile."""
+    import boto3
+
+    from ciq.store.clients import dynamodb, reset_clients
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append((model.name, params))
+
+    dynamodb()
+    events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+    events.register("provide-client-params.dynamodb", record, unique_id="scoped-calls")
+    reset_clients()
+    try:
+        yield calls
+    finally:
+        events.unregister("provide-client-params.dynamodb", unique_id="scoped-calls")
+        reset_clients()
+
+
+def three_workspaces(client: Client) -> dict[str, Any]:
+    """ws-1 (the default), ws-b and ws-c, each with a second KB; returns the data."""
+    client.data()
+    for workspace_id in ("ws-b", "ws-c"):
+        client.ok({"type": "workspace.create", "id": workspace_id, "name": workspace_id})
+    for workspace_id in ("ws-1", "ws-b", "ws-c"):
+        client.ok({"type": "knowledgeBase.create", "workspaceId": workspace_id, "id": f"kb-2-{workspace_id}"})
+    return client.data()[0]
+
+
+def test_a_minimal_edit_reads_the_root_and_its_one_workspace_item(client: Client) -> None:
+    # Given an account of three workspaces
+    three_workspaces(client)
+
+    # When a KB of ws-b is renamed with a minimal answer
+    with dynamodb_calls() as calls:
+        status, _, answer = client.post(
+            {"type": "knowledgeBase.update", "knowledgeBaseId": "kb-2-ws-b", "name": "Renamed"}, headers=MINIMAL
+        )
+
+    # Then the root is read, then ws-b's item alone, then the transaction is written: no Query
+    assert status == 200, answer
+    assert [name for name, _ in calls] == ["GetItem", "BatchGetItem", "TransactWriteItems"]
+    keys = next(iter(calls[1][1]["RequestItems"].values()))["Keys"]
+    assert [key["sk"]["S"] for key in keys] == ["D#WS#ws-b"]
+    assert next(iter(calls[1][1]["RequestItems"].values()))["ConsistentRead"] is True
+    assert [kb["name"] for kb in answer["changed"]["knowledgeBases"]] == ["Renamed"]
+    assert client.data()[0]["knowledgeBases"][-2]["name"] == "Renamed"
+
+
+def test_a_root_only_change_reads_no_workspace_item(client: Client) -> None:
+    # Given an account of three workspaces
+    three_workspaces(client)
+
+    # When the profile is changed with a minimal answer
+    with dynamodb_calls() as calls:
+        status, _, answer = client.post({"type": "profile.update", "company": "New Co"}, headers=MINIMAL)
+
+    # Then only the root is read and written
+    assert status == 200, answer
+    assert [name for name, _ in calls] == ["GetItem", "TransactWriteItems"]
+    written = [next(iter(entry.values())) for entry in calls[1][1]["TransactItems"]]
+    assert [item["Item"]["sk"]["S"] for item in written] == ["D#ROOT"]
+    assert answer["profile"]["company"] == "New Co"
+
+
+def test_a_full_answer_still_reads_the_whole_account(client: Client) -> None:
+    # Given an account of three workspaces
+    three_workspaces(client)
+
+    # When a KB is renamed without Prefer
+    with dynamodb_calls() as calls:
+        client.ok({"type": "knowledgeBase.update", "knowledgeBaseId": "kb-2-ws-b", "name": "Renamed"})
+
+    # Then the whole account is read (the answer is all of it)
+    assert [name for name, _ in calls] == ["Query", "TransactWriteItems"]
+
+
+def test_an_id_taken_in_a_workspace_not_loaded_is_refused_as_before(client: Client) -> None:
+    # Given an account whose ws-c holds kb-2-ws-c
+    three_workspaces(client)
+
+    # When a KB is created in ws-b with that id, answered minimally
+    error = client.fails(
+        {"type": "knowledgeBase.create", "workspaceId": "ws-b", "id": "kb-2-ws-c"},
+        409,
+        "id_taken",
+        headers=MINIMAL,
+    )
+
+    # Then the claim is refused against the whole account's ids
+    assert error["details"][0]["path"] == "/id"
+
+
+def test_a_reference_into_another_workspace_is_refused_as_before(client: Client) -> None:
+    # Given an account of three workspaces
+    three_workspaces(client)
+
+    # When ws-b's default KB would become a KB of ws-c
+    error = client.fails(
+        {"type": "workspace.update", "workspaceId": "ws-b", "defaultKbId": "kb-2-ws-c"},
+        409,
+        "invariant_violation",
+        headers=MINIMAL,
+    )
+
+    # Then the rule sees both workspaces and refuses, as with the whole account
+    assert error["details"][0]["code"] == "cross_workspace"
+
+
+def test_an_entity_created_before_a_stored_one_gets_the_whole_accounts_answer(client: Client) -> None:
+    # Given an account whose data was imported with a KB created in the future
+    client.data()
+    data, version = client.data()
+    future = json.loads(json.dumps(data))
+    future["knowledgeBases"][0]["createdAt"] = "2999-01-01T00:00:00.000Z"
+    status, _, body = client.put({"data": future}, headers={"If-Match": f'"{version}"'})
+    assert status == 200, body
+    held, _ = client.data()
+
+    # When a KB is created now with a minimal answer
+    status, _, answer = client.post(
+        {"type": "knowledgeBase.create", "workspaceId": "ws-1", "id": "kb-now"}, headers=MINIMAL
+    )
+
+    # Then the answer names the order (the new KB sorts before the future one), and applying it
+    # gives what a read returns
+    assert status == 200, answer
+    assert "knowledgeBases" in answer["order"]
+    assert apply_delta(held, answer) == client.data()[0]
+
+
+def test_an_account_stored_before_the_index_is_read_whole_once(client: Client) -> None:
+    # Given an account whose root was written before the id index existed
+    import boto3
+
+    from ciq.settings import get_settings
+    from ciq.store.codec import decode_body, encode_body
+
+    three_workspaces(client)
+    root = stored_items(client.user_id)["D#ROOT"]
+    body = json.loads(decode_body(root))
+    del body["index"]
+    root = {key: value for key, value in root.items() if key not in ("j", "z")}
+    root.update(encode_body(json.dumps(body).encode(), "account"))
+    boto3.client("dynamodb").put_item(TableName=get_settings().table_name, Item=root)
+
+    # When two minimal edits follow
+    with dynamodb_calls() as first:
+        assert client.post({"type": "profile.update", "company": "A"}, headers=MINIMAL)[0] == 200
+    with dynamodb_calls() as second:
+        assert client.post({"type": "profile.update", "company": "B"}, headers=MINIMAL)[0] == 200
+
+    # Then the first reads the whole account and stores the index; the second reads the root alone
+    assert [name for name, _ in first] == ["GetItem", "Query", "TransactWriteItems"]
+    assert [name for name, _ in second] == ["GetItem", "TransactWriteItems"]
+    assert "index" in json.loads(decode_body(stored_items(client.user_id)["D#ROOT"]))
+
+
+# -- the same writes, minimal (scoped) and full (whole account), on two accounts ------------------
+_LISTS = ("groups", "workspaces", "knowledgeBases", "agents", "connections")
+_KINDS = (
+    "kb.update",
+    "kb.create",
+    "kb.delete",
+    "agent.create",
+    "agent.update",
+    "agent.delete",
+    "connection.create",
+    "connection.update",
+    "connection.delete",
+    "workspace.update",
+    "workspace.create",
+    "nodePositions.set",
+    "group.create",
+    "profile.update",
+)
+_STEP = st.tuples(st.sampled_from(_KINDS), st.integers(0, 30), st.integers(0, 30))
+
+
+def _pick(data: dict[str, Any], name: str, index: int) -> str:
+    entities = data[name]
+    return str(entities[index % len(entities)]["id"]) if entities else "missing"
+
+
+def _mutation(data: dict[str, Any], kind: str, i: int, j: int) -> dict[str, Any]:  # noqa: PLR0911
+    ws, kb, agent = _pick(data, "workspaces", i), _pick(data, "knowledgeBases", j), _pick(data, "agents", i)
+    match kind:
+        case "kb.update":
+            return {"type": "knowledgeBase.update", "knowledgeBaseId": _pick(data, "knowledgeBases", i),
+                    "name": f"KB {j}", **({"draft": COMPLETE_DRAFT} if j % 2 else {})}
+        case "kb.create":
+            return {"type": "knowledgeBase.create", "workspaceId": ws, "id": f"kb-n{i}-{j}"}
+        case "kb.delete":
+            return {"type": "knowledgeBase.delete", "knowledgeBaseId": kb}
+        case "agent.create":
+            return {"type": "agent.create", "workspaceId": ws, "knowledgeBaseId": kb, "name": "A", "id": f"ag-{i}-{j}"}
+        case "agent.update":
+            return {"type": "agent.update", "agentId": agent, **({"knowledgeBaseId": kb} if j % 3 else {}),
+                    "status": "active" if j % 2 else "inactive"}
+        case "agent.delete":
+            return {"type": "agent.delete", "agentId": agent}
+        case "connection.create":
+            return {"type": "connection.create", "workspaceId": ws, "family": "web-chat", "label": f"Chat {j}",
+                    "id": f"conn-{i}-{j}", **({"agentId": _pick(data, "agents", j)} if j % 2 else {})}
+        case "connection.update":
+            return {"type": "connection.update", "connectionId": _pick(data, "connections", i),
+                    "active": bool(j % 2), "label": f"L{j}"}
+        case "connection.delete":
+            return {"type": "connection.delete", "connectionId": _pick(data, "connections", i)}
+        case "workspace.update":
+            return {"type": "workspace.update", "workspaceId": ws, "defaultKbId": kb, "name": f"W{j}"}
+        case "workspace.create":
+            return {"type": "workspace.create", "id": f"ws-n{i}-{j}", "name": "New"}
+        case "nodePositions.set":
+            return {"type": "nodePositions.set", "workspaceId": ws, "positions": {"n": {"x": i, "y": j}}}
+        case "group.create":
+            return {"type": "group.create", "name": f"G{i}", "id": f"grp-{i}-{j}"}
+        case _:
+            return {"type": "profile.update", "company": f"Co {i}"}
+    # fmt: skip
+
+
+def _normalized(data: dict[str, Any]) -> Any:
+    """The data with ids replaced by their list and position, and times and the user dropped: what
+    two accounts given the same writes share."""
+    names = {entity["id"]: f"{name}[{n}]" for name in _LISTS for n, entity in enumerate(data[name])}
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {names.get(k, k): walk(v) for k, v in value.items() if k not in ("createdAt", "updatedAt", "ownerId")}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return names.get(value, value) if isinstance(value, str) else value
+
+    return walk({key: value for key, value in data.items() if key != "profile"})
+
+
+def _outcome(status: int, body: Any) -> Any:
+    if status == 200:
+        return status
+    details = [(d.get("path"), d.get("code")) for d in body["error"].get("details") or []]
+    return status, body["error"]["code"], details
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.one_of(_STEP, st.tuples(_STEP, _STEP)), min_size=1, max_size=6))
+def test_scoped_and_whole_account_writes_agree(user_data: ModuleType, steps: list[Any]) -> None:
+    # Given two accounts of three workspaces, one written minimally (scoped), one in full
+    scoped, whole = Client(user_data, create_user()), Client(user_data, create_user())
+    three_workspaces(scoped)
+    three_workspaces(whole)
+    held, _ = scoped.data()
+    for step in steps:
+        # When the same mutation (or batch of two) is sent to both
+        pairs = step if isinstance(step[0], tuple) else (step,)
+        scoped_body = [_mutation(held, *pair) for pair in pairs]
+        whole_body = [_mutation(whole.data()[0], *pair) for pair in pairs]
+        scoped_answer = scoped.post(_body(scoped_body), headers=MINIMAL)
+        whole_answer = whole.post(_body(whole_body))
+
+        # Then both accept or refuse it alike, the minimal answer keeps its client in step, and
+        # the two accounts hold the same data
+        assert _outcome(scoped_answer[0], scoped_answer[2]) == _outcome(whole_answer[0], whole_answer[2])
+        if scoped_answer[0] == 200:
+            held = apply_delta(held, scoped_answer[2])
+        current, _ = scoped.data()
+        assert held == current
+        assert _normalized(current) == _normalized(whole.data()[0])
+
+
+def _body(mutations: list[dict[str, Any]]) -> Any:
+    return mutations[0] if len(mutations) == 1 else {"mutations": mutations}
