@@ -1,5 +1,5 @@
-"""The layers' import rules (docs/architecture/ports.md), read from the source with `ast` so that an
-import inside a function or under TYPE_CHECKING counts too:
+"""The layers' import rules (docs/architecture/write-flow.md "Ports"), read from the source with
+`ast` so that an import inside a function or under TYPE_CHECKING counts too:
 
 - no module under ciq/services imports ciq.store (services reach storage through ciq.ports, and the
   handlers pass the adapters in), nor boto3/botocore, nor ciq.web (services return domain values);
