@@ -158,7 +158,9 @@ def test_a_challenge_takes_five_attempts(store: FakeAuthStore) -> None:
         verify(store, challenge_id, FIXED_CODE)
 
 
-def test_ten_wrong_codes_lock_the_email_for_15_minutes(store: FakeAuthStore, frozen: Clock) -> None:
+def test_ten_wrong_codes_lock_the_email_for_15_minutes(
+    store: FakeAuthStore, frozen: Clock, secret: AuthSecret
+) -> None:
     # Given ten wrong codes for one email over several challenges
     signed_up(store)
     for _ in range(2):
@@ -175,7 +177,7 @@ def test_ten_wrong_codes_lock_the_email_for_15_minutes(store: FakeAuthStore, fro
     # When the lock has passed; Then the right code opens a session and the count is forgotten
     frozen.advance(10)
     verify(store, challenge_id, FIXED_CODE)
-    assert store.get_verify_failures(email_hash(auth.load_auth_secret().pepper, EMAIL)).failures == 0
+    assert store.get_verify_failures(email_hash(secret.pepper, EMAIL)).failures == 0
 
 
 # -- sessions ---------------------------------------------------------------------------------------
