@@ -181,14 +181,16 @@ class LocalLiveChannel:
 
     def _notify_forever(self) -> None:
         from ciq.services import live
+        from ciq.store.adapters import DynamoLiveStore
 
+        store = DynamoLiveStore()
         while (first := self._changes.get()) is not None:
             changes = {first[0]: first[1]}
             with contextlib.suppress(queue.Empty):
                 while (more := self._changes.get_nowait()) is not None:  # a burst: one notice each
                     changes[more[0]] = max(more[1], changes.get(more[0], 0))
             try:
-                live.notify(changes, self._post)
+                live.notify(store, changes, self._post)
             except Exception as error:  # the feed must outlive a store outage
                 log(f"live updates: a notice was not sent ({type(error).__name__})", error=True)
 

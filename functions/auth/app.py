@@ -30,6 +30,8 @@ from ciq.errors import (
 from ciq.metrics import flushed
 from ciq.services import account, auth
 from ciq.settings import get_settings
+from ciq.store.adapters import DynamoAuthStore
+from ciq.store.unit_of_work import DynamoUnitOfWork
 from ciq.web.api import Api, json_response
 from ciq.web.request import identity, json_object, source_ip
 
@@ -45,6 +47,9 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 logger = Logger()
 api = Api(logger)
+# The services' ports (ciq.ports), created once per sandbox: the DynamoDB adapters.
+store = DynamoAuthStore()
+accounts = DynamoUnitOfWork()
 
 
 @api.route(
@@ -56,7 +61,7 @@ api = Api(logger)
     errors=(AccountExists, RateLimited),
 )
 def sign_up() -> Response[str]:
-    started = auth.start_sign_up(SignUpRequest.model_validate(_body()), source_ip(_event()))
+    started = auth.start_sign_up(store, SignUpRequest.model_validate(_body()), source_ip(_event()))
     logger.info("sign-up code sent")
     return _json(201, started)
 
@@ -72,7 +77,7 @@ def sign_up() -> Response[str]:
 def sign_in() -> Response[str]:
     request = SignInRequest.model_validate(_body())
     with _counting_refusals("sign-in"):
-        started = auth.start_sign_in(request, source_ip(_event()))
+        started = auth.start_sign_in(store, request, source_ip(_event()))
     logger.info("sign-in code sent")
     return _json(201, started)
 
@@ -98,7 +103,7 @@ def sign_in() -> Response[str]:
 def verify() -> Response[str]:
     request = VerifyRequest.model_validate(_body())
     with _counting_refusals("verify"):
-        opened = auth.verify(request, source_ip(_event()))
+        opened = auth.verify(store, request, source_ip(_event()))
     logger.info("session opened", extra={"user_id": opened.profile.user_id})
     cookie = session_cookie(opened.token, get_settings().session_ttl_seconds)
     return _json(200, opened, {"Set-Cookie": cookie})
@@ -107,7 +112,7 @@ def verify() -> Response[str]:
 @api.route("GET", "/api/auth/session", summary="The current session", answers={200: "SessionView"})
 def session() -> Response[str]:
     caller = identity(_event())
-    return _json(200, auth.current_session(caller.user_id, caller.session_id))
+    return _json(200, auth.current_session(store, caller.user_id, caller.session_id))
 
 
 @api.route(
@@ -120,7 +125,7 @@ def session() -> Response[str]:
 )
 def sign_out() -> Response[str]:
     caller = identity(_event())
-    auth.sign_out(caller.user_id, caller.session_id)
+    auth.sign_out(store, caller.user_id, caller.session_id)
     audit.signed_out(caller.user_id, caller.session_id)
     logger.info("session signed out", extra={"user_id": caller.user_id})
     return Response(204, None, "", {**NO_STORE, "Set-Cookie": cleared_cookie()})
@@ -134,7 +139,7 @@ def sign_out() -> Response[str]:
 )
 def export_account() -> Response[str]:
     caller = identity(_event())
-    exported = account.export(caller.user_id, caller.session_id)
+    exported = account.export(accounts, store, caller.user_id, caller.session_id)
     audit.account_exported(caller.user_id, caller.session_id)
     return _json(200, exported)
 
@@ -152,7 +157,7 @@ def delete_account() -> Response[str]:
     caller = identity(_event())
     request = AccountDeleteRequest.model_validate(_body())
     with _counting_refusals("delete-account"):
-        account.delete(caller.user_id, request)
+        account.delete(store, caller.user_id, request)
     logger.info("account deleted", extra={"user_id": caller.user_id})
     return Response(204, None, "", {**NO_STORE, "Set-Cookie": cleared_cookie()})
 

@@ -23,11 +23,13 @@ from ciq.auth.cookies import request_token
 from ciq.errors import Unauthorized
 from ciq.metrics import Event, flushed, record
 from ciq.services import auth
+from ciq.store.adapters import DynamoAuthStore
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
+store = DynamoAuthStore()  # the sessions' port (ciq.ports.AuthStore), once per sandbox
 
 
 # log_event stays off whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event holds the token.
@@ -39,7 +41,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     try:
         token = request_token(event.get("headers"), event.get("multiValueHeaders"))
         with budget.started(context):  # the session lookup ends inside the function's time
-            session = auth.authenticate(token)
+            session = auth.authenticate(store, token)
     except Unauthorized as denied:
         logger.info("session refused", extra={"reason": denied.message})
         record(Event.SESSION_REFUSED)

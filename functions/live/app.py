@@ -14,6 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from ciq.errors import AppError
 from ciq.metrics import flushed
 from ciq.services import live
+from ciq.store.adapters import DynamoLiveStore
 from ciq.web.api import Api, json_response
 from ciq.web.request import identity
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 PATH = "/api/live/ticket"
 logger = Logger()
 api = Api(logger)
+store = DynamoLiveStore()  # the tickets' and connections' port (ciq.ports.LiveStore), once per sandbox
 
 
 @api.route(
@@ -35,7 +37,8 @@ api = Api(logger)
 )
 def ticket() -> Response[str]:
     # The ticket is a credential for 60 s: never cached.
-    return json_response(201, live.issue_ticket(identity(api.event()).user_id), {"Cache-Control": "no-store"})
+    issued = live.issue_ticket(store, identity(api.event()).user_id)
+    return json_response(201, issued, {"Cache-Control": "no-store"})
 
 
 def socket_event(event: dict[str, Any]) -> dict[str, Any]:
@@ -45,9 +48,9 @@ def socket_event(event: dict[str, Any]) -> dict[str, Any]:
     try:
         if context["eventType"] == "CONNECT":
             ticket = (event.get("queryStringParameters") or {}).get("ticket")
-            live.open_connection(ticket, connection_id)
+            live.open_connection(store, ticket, connection_id)
         elif context["eventType"] == "DISCONNECT":
-            live.close_connection(connection_id)
+            live.close_connection(store, connection_id)
     except AppError as error:
         logger.info("live connection refused", extra={"code": error.code})
         return {"statusCode": error.status}

@@ -358,7 +358,7 @@ def test_one_code_verified_twice_at_once_opens_one_session(
         result = count_attempt(challenge_id, limit)
         if not raced:
             raced.append(True)
-            auth.verify(VerifyRequest(challenge_id=challenge_id, code="123456"))
+            auth.verify(app.store, VerifyRequest(challenge_id=challenge_id, code="123456"))
         return result
 
     monkeypatch.setattr(auth_store, "count_attempt", racing)
@@ -411,7 +411,7 @@ def test_racing_challenge_requests_never_exceed_five(
         window = get_rate_window(email_hash)
         if not raced:
             raced.append(True)
-            auth.start_sign_up(SignUpRequest.model_validate(SIGN_UP))
+            auth.start_sign_up(app.store, SignUpRequest.model_validate(SIGN_UP))
         return window
 
     monkeypatch.setattr(auth_store, "get_rate_window", racing)

@@ -142,7 +142,7 @@ def stream_event(*changes: tuple[str, str, str, int]) -> dict[str, Any]:
 
 
 def test_root_changes_keep_the_newest_version_of_each_account_and_nothing_else() -> None:
-    from ciq.services.live import root_changes
+    from ciq.store.live_store import root_changes
 
     event = stream_event(
         ("MODIFY", "USER#a", "D#ROOT", 7),
@@ -169,7 +169,7 @@ def test_a_notice_reaches_every_connection_of_its_user_and_no_one_else(live: Mod
         return "gone" if connection_id == "one-2=" else "sent"
 
     # When the first user's account is written (version 8)
-    counts = service.notify({"u-one": 8}, post)
+    counts = service.notify(live.store, {"u-one": 8}, post)
     # Then both of their connections get the version alone, the other user's none
     assert sorted(c for c, _ in sent) == ["one-1=", "one-2="]
     assert all(json.loads(data) == {"type": "changed", "version": 8} for _, data in sent)
@@ -188,7 +188,7 @@ def test_a_connection_past_its_lifetime_is_not_posted_to_but_forgotten(
     later = clock.now() + timedelta(hours=3)
     monkeypatch.setattr(clock, "now", lambda: later)
     posted: list[str] = []
-    service.notify({"u-old": 2}, lambda c, _: posted.append(c) or "sent")
+    service.notify(live.store, {"u-old": 2}, lambda c, _: posted.append(c) or "sent")
     assert posted == [] and connection_ids("u-old") == set()
 
 

@@ -218,7 +218,7 @@ def test_the_authorizer_tells_a_refused_token_from_an_outage(
     assert emf.counts() == {"SessionRefused": 1}
 
     # Given the session store is down: a failure (503), counted as AuthorizerFailure
-    def down(_token: str | None) -> None:
+    def down(_store: object, _token: str | None) -> None:
         raise ConnectionError("DynamoDB unreachable")
 
     monkeypatch.setattr(authorizer.auth, "authenticate", down)

@@ -62,7 +62,8 @@ def test_a_minimal_edit_reads_the_root_and_its_one_workspace_item(client: Client
     # When a KB of ws-b is renamed with a minimal answer
     with dynamodb_calls() as calls:
         status, _, answer = client.post(
-            {"type": "knowledgeBase.update", "knowledgeBaseId": "kb-2-ws-b", "name": "Renamed"}, headers=MINIMAL
+            {"type": "knowledgeBase.update", "knowledgeBaseId": "kb-2-ws-b", "name": "Renamed"},
+            headers=MINIMAL,
         )
 
     # Then the root is read, then ws-b's item alone, then the transaction is written: no Query
@@ -210,42 +211,46 @@ def _pick(data: dict[str, Any], name: str, index: int) -> str:
     return str(entities[index % len(entities)]["id"]) if entities else "missing"
 
 
-def _mutation(data: dict[str, Any], kind: str, i: int, j: int) -> dict[str, Any]:  # noqa: PLR0911
+def _mutation(data: dict[str, Any], kind: str, i: int, j: int) -> dict[str, Any]:
+    """The mutation `kind` on the entities at positions i and j of the data (any workspace)."""
     ws, kb, agent = _pick(data, "workspaces", i), _pick(data, "knowledgeBases", j), _pick(data, "agents", i)
-    match kind:
-        case "kb.update":
-            return {"type": "knowledgeBase.update", "knowledgeBaseId": _pick(data, "knowledgeBases", i),
-                    "name": f"KB {j}", **({"draft": COMPLETE_DRAFT} if j % 2 else {})}
-        case "kb.create":
-            return {"type": "knowledgeBase.create", "workspaceId": ws, "id": f"kb-n{i}-{j}"}
-        case "kb.delete":
-            return {"type": "knowledgeBase.delete", "knowledgeBaseId": kb}
-        case "agent.create":
-            return {"type": "agent.create", "workspaceId": ws, "knowledgeBaseId": kb, "name": "A", "id": f"ag-{i}-{j}"}
-        case "agent.update":
-            return {"type": "agent.update", "agentId": agent, **({"knowledgeBaseId": kb} if j % 3 else {}),
-                    "status": "active" if j % 2 else "inactive"}
-        case "agent.delete":
-            return {"type": "agent.delete", "agentId": agent}
-        case "connection.create":
-            return {"type": "connection.create", "workspaceId": ws, "family": "web-chat", "label": f"Chat {j}",
-                    "id": f"conn-{i}-{j}", **({"agentId": _pick(data, "agents", j)} if j % 2 else {})}
-        case "connection.update":
-            return {"type": "connection.update", "connectionId": _pick(data, "connections", i),
-                    "active": bool(j % 2), "label": f"L{j}"}
-        case "connection.delete":
-            return {"type": "connection.delete", "connectionId": _pick(data, "connections", i)}
-        case "workspace.update":
-            return {"type": "workspace.update", "workspaceId": ws, "defaultKbId": kb, "name": f"W{j}"}
-        case "workspace.create":
-            return {"type": "workspace.create", "id": f"ws-n{i}-{j}", "name": "New"}
-        case "nodePositions.set":
-            return {"type": "nodePositions.set", "workspaceId": ws, "positions": {"n": {"x": i, "y": j}}}
-        case "group.create":
-            return {"type": "group.create", "name": f"G{i}", "id": f"grp-{i}-{j}"}
-        case _:
-            return {"type": "profile.update", "company": f"Co {i}"}
-    # fmt: skip
+    kb_i, connection = _pick(data, "knowledgeBases", i), _pick(data, "connections", i)
+    draft = {"draft": COMPLETE_DRAFT} if j % 2 else {}
+    agent_kb = {"knowledgeBaseId": kb} if j % 3 else {}
+    named_agent = {"agentId": _pick(data, "agents", j)} if j % 2 else {}
+    mutations = {
+        "kb.update": {"type": "knowledgeBase.update", "knowledgeBaseId": kb_i, "name": f"KB {j}", **draft},
+        "kb.create": {"type": "knowledgeBase.create", "workspaceId": ws, "id": f"kb-n{i}-{j}"},
+        "kb.delete": {"type": "knowledgeBase.delete", "knowledgeBaseId": kb},
+        "agent.create": {
+            "type": "agent.create", "workspaceId": ws, "knowledgeBaseId": kb, "name": "A", "id": f"ag-{i}-{j}"
+        },
+        "agent.update": {
+            "type": "agent.update", "agentId": agent, **agent_kb, "status": "active" if j % 2 else "inactive"
+        },
+        "agent.delete": {"type": "agent.delete", "agentId": agent},
+        "connection.create": {
+            "type": "connection.create", "workspaceId": ws, "family": "web-chat", "label": f"Chat {j}",
+            "id": f"conn-{i}-{j}", **named_agent,
+        },
+        "connection.update": {
+            "type": "connection.update", "connectionId": connection, "active": bool(j % 2), "label": f"L{j}"
+        },
+        "connection.delete": {"type": "connection.delete", "connectionId": connection},
+        "workspace.update": {
+            "type": "workspace.update", "workspaceId": ws, "defaultKbId": kb, "name": f"W{j}"
+        },
+        "workspace.create": {"type": "workspace.create", "id": f"ws-n{i}-{j}", "name": "New"},
+        "nodePositions.set": {
+            "type": "nodePositions.set", "workspaceId": ws, "positions": {"n": {"x": i, "y": j}}
+        },
+        "group.create": {"type": "group.create", "name": f"G{i}", "id": f"grp-{i}-{j}"},
+        "profile.update": {"type": "profile.update", "company": f"Co {i}"},
+    }  # fmt: skip
+    return mutations[kind]
+
+
+_UNSHARED = ("createdAt", "updatedAt", "ownerId")
 
 
 def _normalized(data: dict[str, Any]) -> Any:
@@ -255,7 +260,7 @@ def _normalized(data: dict[str, Any]) -> Any:
 
     def walk(value: Any) -> Any:
         if isinstance(value, dict):
-            return {names.get(k, k): walk(v) for k, v in value.items() if k not in ("createdAt", "updatedAt", "ownerId")}
+            return {names.get(k, k): walk(v) for k, v in value.items() if k not in _UNSHARED}
         if isinstance(value, list):
             return [walk(v) for v in value]
         return names.get(value, value) if isinstance(value, str) else value

@@ -560,9 +560,8 @@ def test_connections_are_stored_once(setup_client: SetupClient) -> None:
 
     root = json.loads(decode_body(items["D#ROOT"]))
     index = root.pop("index")
-    holders = [
-        sk for sk, item in items.items() if sk.startswith("D#WS#") and added["id"].encode() in decode_body(item)
-    ]
+    workspaces = {sk: decode_body(item) for sk, item in items.items() if sk.startswith("D#WS#")}
+    holders = [sk for sk, body in workspaces.items() if added["id"].encode() in body]
     assert holders == ["D#WS#ws-1"]
     assert added["id"] not in json.dumps(root)
     assert added["id"] in index["homes"]["ws-1"]

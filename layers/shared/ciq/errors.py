@@ -185,3 +185,11 @@ class ConditionFailed(Exception):
     def __init__(self, index: int) -> None:
         super().__init__(f"condition failed on transaction item {index}")
         self.index = index
+
+
+class EmailClaimed(ConditionFailed):
+    """A sign-up's email was claimed by another account between its check and its creation
+    (ciq.ports.AuthStore.open_session)."""
+
+    def __init__(self) -> None:
+        super().__init__(1)

@@ -6,8 +6,10 @@
    service may still hold; import every valid record the store lacks.
 2. `execute` sends it within the request's budget, stopping at the first unavailable answer (what is
    left stays pending for a later call).
-3. `apply_results` records the outcome on the account inside a write, as `Account.record`: sync states
-   only for agents still as they were sent, imports through the `agent.create` rule."""
+3. `apply_results` records the outcome on the account, each step through `Account.record` (so the
+   aggregate alone runs sort -> derive -> invariants): sync states only for agents still as they
+   were sent, then each import through the `agent.create` rule, then its sync state, judged on the
+   status the previous step derived."""
 
 from __future__ import annotations
 
@@ -19,7 +21,6 @@ from pydantic import ValidationError
 
 from ciq.contracts.entities import SYNC_ERROR_MAX
 from ciq.contracts.mutations import AgentCreate
-from ciq.domain.derive import derive
 from ciq.domain.mutations import agent_create
 from ciq.errors import AppError
 from ciq.live_agents.client import Answer, Budget, Unavailable, delete_agent, put_agent
@@ -117,7 +118,14 @@ def execute(user_id: str, plan: Plan, budget: Budget) -> Results:
 
 
 def apply_results(account: Account, ctx: Context, plan: Plan, results: Results) -> None:
-    """Records the sync's outcome on `account` (a hydrated, derived account inside a write)."""
+    """Records the sync's outcome on `account` (a hydrated, derived account, inside a write or as
+    read), each step a system change of the aggregate."""
+    account.record(lambda: _record_answers(account, plan, results))
+    for record in plan.imports:
+        _import(account, ctx, record)
+
+
+def _record_answers(account: Account, plan: Plan, results: Results) -> None:
     agents = {a.id: a for a in account.agents}
     for op in plan.operations:
         answer = results.answer(op.kind, op.agent_id)
@@ -138,8 +146,6 @@ def apply_results(account: Account, ctx: Context, plan: Plan, results: Results) 
         if op.kind == "delete" and (a := results.answer("delete", op.agent_id)) and a.outcome == "accepted"
     }
     account.agent_deletions = [i for i in account.agent_deletions if i not in done]
-    for record in plan.imports:
-        _import(account, ctx, record)
 
 
 def apply_and_compare(account: Account, ctx: Context, plan: Plan, results: Results) -> bool:
@@ -160,9 +166,25 @@ def _fingerprint(account: Account) -> tuple[object, ...]:
 
 def _import(account: Account, ctx: Context, record: UpstreamAgent) -> None:
     """An upstream-only record, created through the `agent.create` rule (ids, KB of its workspace);
-    one that no longer fits the account is dropped and logged."""
-    if record.id in {a.id for a in account.agents} or record.id in account.agent_deletions:
+    one that no longer fits the account is dropped and logged. Two steps: the creation (after which
+    the aggregate derives the agent's status), then its sync state, which compares that status."""
+    agent_id = account.record(lambda: _create_imported(account, ctx, record))
+    if agent_id is None:
         return
+    agent = account.agent(agent_id)
+
+    def judge() -> None:
+        # Equal to the service's record: synced; otherwise (status derived differently) the store's
+        # version is pushed by the next sync.
+        agent.sync_state = "synced" if AgentView.of(agent) == record.view() else "pending"
+
+    account.record(judge)
+
+
+def _create_imported(account: Account, ctx: Context, record: UpstreamAgent) -> str | None:
+    """The imported agent's id, or None when it is already there, deleted, or does not fit."""
+    if record.id in {a.id for a in account.agents} or record.id in account.agent_deletions:
+        return None
     try:
         mutation = AgentCreate(
             type="agent.create",
@@ -177,9 +199,6 @@ def _import(account: Account, ctx: Context, record: UpstreamAgent) -> None:
             "live-agents record not imported",
             extra={"agent_id": record.id, "reason": getattr(error, "code", "validation_failed")},
         )
-        return
+        return None
     agent.paused = record.status == "inactive"
-    derive(account)
-    # Equal to the service's record: synced; otherwise (status derived differently) the store's
-    # version is pushed by the next sync.
-    agent.sync_state = "synced" if AgentView.of(agent) == record.view() else "pending"
+    return agent.id

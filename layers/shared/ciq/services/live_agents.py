@@ -101,7 +101,7 @@ def list_agents(
         return agents_list(account, workspace_id, "live", degraded), version
 
     def change(account: Account, ctx: Context) -> None:
-        account.record(lambda: sync.apply_results(account, ctx, plan, results))
+        sync.apply_results(account, ctx, plan, results)
 
     stored = write(
         uow,
@@ -205,7 +205,7 @@ def _sync_write(
     source, degraded = ("live" if answer else "store"), results.unavailable is not None
 
     def change(account: Account, ctx: Context) -> None:
-        account.record(lambda: sync.apply_results(account, ctx, plan, results))
+        sync.apply_results(account, ctx, plan, results)
 
     def respond(account: Account, _version: int, _extra: None) -> AgentAnswer:
         if kind == "put":

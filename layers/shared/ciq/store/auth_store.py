@@ -13,15 +13,23 @@ with its kind as the sort key:
 and under the user, `USER#<userId>` / `S#<sessionId>`: {createdAt, expiresAt, ttl}, one session.
 
 `ttl` (epoch seconds) only lets DynamoDB clean up; callers decide expiry by comparing `expiresAt`.
-This module stores and conditions; it never decides a rule."""
+This module stores and conditions; it never decides a rule. The records it reads and writes are
+ciq.auth.records (named here too); the port the services use is ciq.ports.AuthStore, whose adapter is
+ciq.store.adapters.DynamoAuthStore."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from ciq.auth.records import (
+    Attempt,
+    AttemptResult,
+    ChallengeRecord,
+    RateWindow,
+    SessionRecord,
+    VerifyFailures,
+)
 from ciq.store import keys
 from ciq.store.codec import decode_record
 from ciq.store.dynamo import call, table, transact
@@ -34,6 +42,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
     from ciq.contracts.entities import Profile
+
+__all__ = ["Attempt", "AttemptResult", "ChallengeRecord", "RateWindow", "SessionRecord", "VerifyFailures"]
 
 EMAIL_SK, CHALLENGE_SK, RATE_SK, VERIFY_SK, ADDRESS_SK = "EMAIL", "CHALLENGE", "RATE", "VERIFY", "ADDR"
 
@@ -110,18 +120,6 @@ def load_profile(user_id: str) -> Profile | None:
 # -- challenges -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ChallengeRecord:
-    challenge_id: str
-    purpose: str
-    email_hash: str
-    code_digest: str
-    expires_at: str
-    attempts: int
-    user_id: str | None = None  # sign-in: the account the code opens
-    sign_up: dict[str, str] | None = None  # sign-up: the profile fields to create on success
-
-
 def put_challenge(challenge: ChallengeRecord, ttl: int) -> None:
     item: dict[str, Any] = {
         **_challenge_key(challenge.challenge_id),
@@ -153,18 +151,6 @@ def get_challenge(challenge_id: str) -> ChallengeRecord | None:
         user_id=item["userId"]["S"] if "userId" in item else None,
         sign_up=json.loads(item["signUp"]["S"]) if "signUp" in item else None,
     )
-
-
-class Attempt(Enum):
-    COUNTED = "counted"
-    REFUSED = "refused"  # the challenge already had `limit` attempts
-    GONE = "gone"  # the challenge was used (or cleaned up) meanwhile
-
-
-@dataclass(frozen=True)
-class AttemptResult:
-    outcome: Attempt
-    attempts: int = 0  # attempts made so far, this one included (when counted)
 
 
 def count_attempt(challenge_id: str, limit: int) -> AttemptResult:
@@ -203,12 +189,6 @@ def challenge_exists(challenge_id: str) -> bool:
 
 
 # -- rate window ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RateWindow:
-    stamps: list[int]
-    version: int  # 0: no item yet
 
 
 def get_rate_window(email_hash: str) -> RateWindow:
@@ -261,13 +241,6 @@ def count_address_request(source_hash: str, window_start: int, ttl: int) -> int:
 # -- verification failures ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class VerifyFailures:
-    failures: int
-    locked_until_ms: int  # 0: never locked
-    version: int  # 0: no item yet
-
-
 def get_verify_failures(email_hash: str) -> VerifyFailures:
     item = _get(_verify_key(email_hash))
     if item is None:
@@ -293,14 +266,6 @@ def clear_verify_failures(email_hash: str) -> None:
 
 
 # -- sessions ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SessionRecord:
-    user_id: str
-    session_id: str
-    created_at: str
-    expires_at: str
 
 
 def session_item(session: SessionRecord, ttl: int) -> TransactWriteItemTypeDef:

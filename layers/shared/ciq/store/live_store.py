@@ -5,12 +5,15 @@ WebSocket connections.
   conditional delete, so a ticket opens at most one connection even when two race;
 - connection `USER#<userId>` / `L#<connectionId>`: `expiresAt`, `ttl` (one Query lists a user's);
 - owner `LIVECONN#<connectionId>` / `LIVECONN`: `userId`, `ttl`, for `$disconnect`, which names
-  only the connection."""
+  only the connection.
+
+`root_changes` reads the data table's stream records (the notifier's input) with the same keys."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from ciq.ports import Connection
 from ciq.store import keys
 from ciq.store.dynamo import call, query_all, table, transact
 from ciq.store.errors import ConditionFailed
@@ -19,10 +22,8 @@ from ciq.store.errors import ConditionFailed
 TTL_MARGIN_SECONDS = 3600
 
 
-@dataclass(frozen=True)
-class Connection:
-    connection_id: str
-    expires_at: int  # epoch seconds
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 
 def put_ticket(ticket_hash: str, user_id: str, expires_at: int) -> None:
@@ -130,3 +131,23 @@ def connections(user_id: str) -> list[Connection]:
     )
     prefix = len(keys.LIVE_CONNECTION_SK_PREFIX)
     return [Connection(item["sk"]["S"][prefix:], int(item["expiresAt"]["N"])) for item in items]
+
+
+def root_changes(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """The new version of each account whose root item a batch of DynamoDB Stream records wrote
+    (the highest, when one batch holds several writes of an account). Other items are ignored, so
+    the function is correct even without the event source mapping's filter."""
+    changes: dict[str, int] = {}
+    for record in records:
+        if record.get("eventName") not in ("INSERT", "MODIFY"):
+            continue
+        change = record.get("dynamodb") or {}
+        pk = ((change.get("Keys") or {}).get("pk") or {}).get("S", "")
+        sk = ((change.get("Keys") or {}).get("sk") or {}).get("S", "")
+        version = ((change.get("NewImage") or {}).get("version") or {}).get("N")
+        user_prefix = keys.user_pk("")
+        if sk != keys.ROOT_SK or not pk.startswith(user_prefix) or version is None:
+            continue
+        user_id = pk[len(user_prefix) :]
+        changes[user_id] = max(int(version), changes.get(user_id, 0))
+    return changes

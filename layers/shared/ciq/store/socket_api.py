@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Literal
 
+from ciq.ports import Delivery
 from ciq.store.clients import botocore_error, client_error, socket_management
 
-Delivery = Literal["sent", "gone", "failed"]
+__all__ = ["Delivery", "post"]
 _log = logging.getLogger(__name__)
 
 
