@@ -103,3 +103,36 @@ def test_concurrent_first_reads_create_one_copy_of_the_defaults(local_table: Non
     for _, _, body in answers:
         assert [w["id"] for w in body["data"]["workspaces"]] == ["ws-1"]
         assert [a["id"] for a in body["data"]["agents"]] == ["agent-default-1"]
+
+
+def test_concurrent_scoped_writes_to_different_workspaces_all_land(local_table: None) -> None:
+    # Given an account of five workspaces and seven KBs
+    app = load_function("user_data")
+    user_id = verified_user()
+    invoke(app, api_event("user-data-get", user_id=user_id))
+    for n in range(WRITERS):
+        body = {"type": "knowledgeBase.create", "workspaceId": "ws-1", "id": f"kb-{n}"}
+        if n % 3:
+            body = {"type": "workspace.create", "id": f"ws-w{n}", "name": f"W{n}"}
+        setup = {"Idempotency-Key": f"setup-{n}"}
+        created = invoke(app, api_event("user-data-post", body=body, user_id=user_id, headers=setup))
+        assert created[0] == 200, created
+    _, _, body = invoke(app, api_event("user-data-get", user_id=user_id))
+    kbs = [kb["id"] for kb in body["data"]["knowledgeBases"]]
+    start = body["version"]
+
+    # When 6 clients each rename another KB at once, answered minimally (each loads its workspace)
+    def rename(n: int) -> tuple[int, dict[str, str], Any]:
+        body = {"type": "knowledgeBase.update", "knowledgeBaseId": kbs[n % len(kbs)], "name": f"Renamed {n}"}
+        headers = {"Prefer": "return=minimal", "Idempotency-Key": f"scoped-{n}"}
+        return invoke(app, api_event("user-data-post", body=body, user_id=user_id, headers=headers))
+
+    answers = call_at_once(WRITERS, rename)
+
+    # Then every one lands with its own version, and the data holds every rename
+    assert [status for status, _, _ in answers] == [200] * WRITERS, answers
+    assert sorted(body["version"] for _, _, body in answers) == list(range(start + 1, start + 1 + WRITERS))
+    _, _, after = invoke(app, api_event("user-data-get", user_id=user_id))
+    names = {kb["id"]: kb["name"] for kb in after["data"]["knowledgeBases"]}
+    assert {names[kbs[n % len(kbs)]] for n in range(WRITERS)} == {f"Renamed {n}" for n in range(WRITERS)}
+    assert after["version"] == start + WRITERS
