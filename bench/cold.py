@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.environment import LAYER_DIR, ROOT, Function, api_event, child_env, function_serving, functions
+from bench.environment import (
+    LAYER_DIR,
+    ROOT,
+    Function,
+    api_event,
+    child_env,
+    function_serving,
+    functions,
+    layer_dir,
+)
 
 PROBE = (Path(__file__).parent / "probe.py").read_text()
 REFERENCE = "reference"
@@ -82,11 +91,15 @@ def measure_imports(runs: int, no_pyc_runs: int) -> list[Target]:
     return measured
 
 
-def measure_first_get(query_items: list[dict[str, Any]], user_id: str, runs: int) -> dict[str, float]:
+def measure_first_get(
+    query_items: list[dict[str, Any]], user_id: str, runs: int, root: Path = ROOT
+) -> dict[str, float]:
     """The user-data function's whole cold path to its first GET: import, boto3 client, one Query
-    (answered at botocore's before-send with the typical account's items), the response."""
-    function: Function = function_serving("/api/user-data")
-    target = Target(function.logical_id, function.module, [LAYER_DIR, function.code_dir], function.code_dir)
+    (answered at botocore's before-send with the typical account's items), the response. `root`:
+    the tree whose layer and function run (the working tree, or a baseline's copy)."""
+    function: Function = function_serving("/api/user-data", root)
+    pythonpath = [layer_dir(root), function.code_dir]
+    target = Target(function.logical_id, function.module, pythonpath, function.code_dir)
     answer = json.dumps({"Items": [_wire(i) for i in query_items], "Count": len(query_items)})
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, dir=tempfile.gettempdir()) as handle:
         json.dump({"event": api_event("user-data-get", user_id), "query_answer": answer}, handle)
