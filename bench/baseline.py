@@ -27,18 +27,18 @@ class BaselineUnavailable(RuntimeError):
     """The baseline revision cannot be materialised (unknown here, or git is missing)."""
 
 
-def _git(*args: str) -> subprocess.CompletedProcess[bytes]:
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, check=False)  # noqa: S603, S607
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, check=False)  # noqa: S603, S607
     except FileNotFoundError as error:
         raise BaselineUnavailable("git is not installed; run with --no-baseline") from error
 
 
-def resolve(rev: str) -> str:
+def resolve(rev: str, repo: Path = ROOT) -> str:
     """The full commit id of `rev`, or a clear error (a shallow CI clone lacks older commits)."""
-    found = _git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    found = _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     if found.returncode != 0:
-        shallow = _git("rev-parse", "--is-shallow-repository").stdout.decode().strip() == "true"
+        shallow = _git(repo, "rev-parse", "--is-shallow-repository").stdout.decode().strip() == "true"
         hint = (
             "this clone is shallow: `git fetch --unshallow` (or a deeper fetch) first, "
             if shallow
@@ -52,17 +52,18 @@ def resolve(rev: str) -> str:
     return found.stdout.decode().strip()
 
 
-def materialise(commit: str, destination: Path) -> Path:
-    """The commit's layer, functions and template under `destination` (which must exist)."""
-    archive = _git("archive", "--format=tar", commit, *TREE_PATHS)
+def materialise(commit: str, destination: Path, repo: Path = ROOT) -> Path:
+    """The commit's layer, functions and template under `destination` (made if missing)."""
+    archive = _git(repo, "archive", "--format=tar", commit, *TREE_PATHS)
     if archive.returncode != 0:
         raise BaselineUnavailable(f"git archive {commit} failed: {archive.stderr.decode().strip()}")
+    destination.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(destination, filter="data")
     return destination
 
 
-def describe(commit: str) -> str:
+def describe(commit: str, repo: Path = ROOT) -> str:
     """`<short id> <subject>` of a commit, for the report."""
-    shown = _git("show", "-s", "--format=%h %s", commit)
+    shown = _git(repo, "show", "-s", "--format=%h %s", commit)
     return shown.stdout.decode().strip() or commit[:7]

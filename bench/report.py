@@ -124,9 +124,9 @@ def percentile(samples: list[float], p: float) -> float | None:
 
 
 def ratio(before: float | None, after: float | None) -> str:
-    """after / before, or "-" when either is missing or before is 0 (x0 of nothing is no ratio)."""
+    """after / before, or "-" when either is missing or before is 0 (no ratio of nothing)."""
     if before is None or after is None or not before:
-        return "-" if not (before == 0 and after == 0) else "1.00"
+        return "-"
     return f"{after / before:.2f}"
 
 

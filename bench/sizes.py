@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 READ_UNIT = 4096
 WRITE_UNIT = 1024
@@ -52,13 +55,13 @@ def get_rcu(item: dict[str, Any] | None, consistent: bool) -> float:
     return units if consistent else units / 2
 
 
-def batch_get_rcu(items: list[dict[str, Any] | None], consistent: bool) -> float:
+def batch_get_rcu(items: Sequence[dict[str, Any] | None], consistent: bool) -> float:
     """One table's part of a BatchGetItem (ConsistentRead is per table): each requested item
     rounded up to 4 KB on its own, as if read by a GetItem; None for a key with no item."""
     return sum(get_rcu(item, consistent) for item in items)
 
 
-def transact_get_rcu(items: list[dict[str, Any] | None]) -> float:
+def transact_get_rcu(items: Sequence[dict[str, Any] | None]) -> float:
     """TransactGetItems (or a transaction's ConditionCheck): strongly consistent, twice the units."""
     return 2 * sum(get_rcu(item, consistent=True) for item in items)
 

@@ -192,7 +192,7 @@ class Usage:
 Key = tuple[str, str]
 
 
-class _Meter:
+class Meter:
     """Adds one call's capacity to a Usage. Reads are charged on the stored item's whole size
     (DynamoDB ignores a ProjectionExpression when it counts), so sizes come from `before`, the
     table as it was before the request, falling back to the answer for items it did not hold."""
@@ -251,7 +251,7 @@ def usage(
     from ciq.store.clients import dynamodb, reset_clients
 
     measured = Usage(label)
-    meter = _Meter(measured, table_items())
+    meter = Meter(measured, table_items())
     requests: list[tuple[str, dict[str, Any]]] = []
 
     def on_params(params: dict[str, Any], model: Any, **_: Any) -> None:
