@@ -137,7 +137,7 @@ def _moto(  # noqa: PLR0917 - one call site
         reset_clients()
         read_table = warm.partition_reader(raw)
         sizes = (
-            (typical, plan.moto_iterations, plan.warmups),
+            (typical, plan.moto_iterations, min(plan.warmups, 1)),
             (large, plan.moto_large_iterations, min(plan.large_warmups, 1)),
         )
         for shape, n, warmups in sizes:
