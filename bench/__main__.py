@@ -8,18 +8,15 @@ is a smoke run (one iteration, a small "large" account, nothing written unless -
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
-import subprocess
 import sys
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, cold, report
-from bench.environment import ROOT, child_env
-from bench.side import Plan
+from bench import baseline, cold, report, warm
+from bench.environment import ROOT
+from bench.side import ROUNDS, Plan, Worker, chunks
 
 DEFAULT_OUTPUT = ROOT / "docs" / "performance.md"
 
@@ -107,35 +104,81 @@ def _plan(args: argparse.Namespace) -> Plan:
 def _warm(args: argparse.Namespace, commit: str | None) -> list[list[str]]:
     plan = _plan(args)
     with tempfile.TemporaryDirectory(prefix="ciq-bench-") as scratch:
-        before = None
+        trees = {}
         if commit is not None:
-            tree = baseline.materialise(commit, Path(scratch) / "baseline")
-            _log(f"before: {commit[:10]} materialised in {tree}")
-            before = _side(tree, plan, Path(scratch) / "before.json")
-        _log("after: the working tree" if commit is not None else "the working tree")
-        after = _side(ROOT, plan, Path(scratch) / "after.json")
-    return _warm_sections(after, before, plan)
+            trees["before"] = baseline.materialise(commit, Path(scratch) / "baseline")
+            _log(f"before: {commit[:10]} materialised in {trees['before']}")
+        trees["after"] = ROOT
+        workers = {side: Worker(tree, plan) for side, tree in trees.items()}
+        try:
+            results = _drive(workers, plan)
+        finally:
+            for worker in workers.values():
+                worker.close()
+    return _warm_sections(results["after"], results.get("before"), plan)
 
 
-def _side(tree: Path, plan: Plan, result: Path) -> dict[str, Any]:
-    """bench.side for one tree in a fresh interpreter (only the bench and local/ from the working
-    tree on its path; the tree's layer is put first by bench.side itself)."""
-    result.parent.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "bench.side",
-        "--tree",
-        str(tree),
-        "--output",
-        str(result),
-        "--plan",
-        json.dumps(asdict(plan)),
-    ]
-    done = subprocess.run(command, cwd=ROOT, env=child_env([ROOT]), check=False)  # noqa: S603 - our own module
-    if done.returncode != 0:
-        raise SystemExit(f"python -m bench: measuring {tree} failed (exit {done.returncode}); see above")
-    return json.loads(result.read_text())  # type: ignore[no-any-return]
+def _drive(workers: dict[str, Worker], plan: Plan) -> dict[str, dict[str, Any]]:
+    """Every measurement of every tree, in turn: each row is measured in ROUNDS chunks, the trees
+    alternating (before, after, then after, before), so drift on this shared machine hits both
+    alike; only one tree works at a time (the other waits for its next command)."""
+    sides = list(workers)
+    results: dict[str, dict[str, Any]] = {side: {"rows": []} for side in sides}
+    for side in sides:
+        workers[side].ask("build")
+    for backend in ("stub", "moto"):
+        if backend == "moto":
+            for side in sides:
+                workers[side].ask("moto")
+        for account, n, warmups in plan.rows(backend):
+            _log(f"{backend}: {len(warm.TIMED)} requests, {account}, up to {n} each, trees in turn")
+            for scenario in warm.TIMED:
+                parts: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
+                for round_, size in enumerate(chunks(n)):
+                    for side in sides if round_ % 2 == 0 else sides[::-1]:
+                        chunk = workers[side].ask(
+                            "timed",
+                            scenario=scenario.label,
+                            account=account,
+                            iterations=size,
+                            warmups=warmups if round_ == 0 else 0,
+                            budget_s=plan.budget_s / ROUNDS,
+                            offset=round_ * 100_000,
+                        )
+                        parts[side].append(chunk)
+                for side in sides:
+                    row = {"request": scenario.label, "account": account, "backend": backend}
+                    results[side]["rows"].append({**row, **warm.merged(parts[side])})
+        if backend == "stub":
+            _first_gets(workers, plan, results)
+    _log("moto: calls and capacity")
+    for side in sides:
+        results[side]["usages"] = workers[side].ask("usages")["usages"]
+        results[side]["blob"] = workers[side].ask("blob")
+    return results
+
+
+def _first_gets(workers: dict[str, Worker], plan: Plan, results: dict[str, dict[str, Any]]) -> None:
+    _log(f"cold path to the first GET: {plan.first_get_runs} fresh interpreters per tree, in turn")
+    sides = list(workers)
+    samples: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
+    errors: dict[str, str] = {}
+    for round_ in range(plan.first_get_runs):
+        for side in sides if round_ % 2 == 0 else sides[::-1]:
+            if side in errors:
+                continue
+            answer = workers[side].ask("first_get", runs=1, warmup=round_ == 0)
+            if "error" in answer:
+                errors[side] = answer["error"]
+            else:
+                samples[side].extend(answer["samples"])
+    for side in sides:
+        found = samples[side]
+        results[side]["first_get"] = (
+            {"error": errors.get(side, "no run")}
+            if side in errors or not found
+            else cold.first_get_summary(found)
+        )
 
 
 def _warm_sections(after: dict[str, Any], before: dict[str, Any] | None, plan: Plan) -> list[list[str]]:

@@ -1,11 +1,16 @@
-"""`python -m bench.side --tree DIR --output FILE`: the warm measurements of one tree's code (its
-`layers/shared` and `functions/`), run in a process of its own and written as JSON. `python -m
-bench` starts one per tree (the working tree, and in a before/after run the baseline's copy too)
-and renders the tables from their JSON; two `ciq` packages cannot share one interpreter.
+"""One tree's warm measurements in a process of its own, driven step by step, so that two trees
+(a baseline's copy and the working tree) are measured in turn, row by row, and drift on this shared
+machine hits both alike (as bench.cold does for imports). Two `ciq` packages cannot share one
+interpreter, hence a process per tree.
 
-Each tree builds its own accounts with its own code (the persistence may differ between trees),
-then: the timed scenarios of bench.warm on the stub and on moto, the cold path to the first GET,
-the DynamoDB calls and capacity of the counted scenarios, and the whole-account blob."""
+`python -m bench.side --tree DIR` is the worker: it reads one JSON command per line on stdin and
+answers one JSON line on its original stdout (anything else printed to stdout, such as the
+handler's metric lines, goes to /dev/null). `Worker` starts and drives one from `python -m bench`.
+
+Each worker builds its own accounts with its own code (what is stored may differ between trees),
+then measures what it is asked: timed scenarios of bench.warm on the stub or on moto, the cold
+path to the first GET, the DynamoDB calls and capacity of the counted scenarios, and the
+whole-account blob."""
 
 from __future__ import annotations
 
@@ -13,17 +18,19 @@ import argparse
 import contextlib
 import json
 import os
+import subprocess
 import sys
 import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from bench import accounts, cold, warm
 from bench.environment import (
     ROOT,
     TABLE_NAME,
     USER_DATA_PATH,
+    child_env,
     function_serving,
     layer_dir,
     load_handler,
@@ -51,62 +58,35 @@ class Plan:
     def quick_plan(cls) -> Plan:
         return cls(1, 1, 1, 1, 0, 0, 60.0, 1, quick=True)
 
+    def shapes(self) -> tuple[accounts.Shape, accounts.Shape]:
+        return accounts.TYPICAL, accounts.Shape("large", 4, 3) if self.quick else accounts.LARGE
+
+    def rows(self, backend: str) -> list[tuple[str, int, int]]:
+        """(account, iterations, warm-ups) of each account on `backend` ("stub" or "moto")."""
+        typical, large = self.shapes()
+        if backend == "stub":
+            return [
+                (typical.name, self.iterations, self.warmups),
+                (large.name, self.large_iterations, self.large_warmups),
+            ]
+        return [
+            (typical.name, self.moto_iterations, min(self.warmups, 1)),
+            (large.name, self.moto_large_iterations, min(self.large_warmups, 1)),
+        ]
+
+
+# A row is measured in ROUNDS chunks, the trees in turn (bench.__main__._drive).
+ROUNDS = 2
+
+
+def chunks(n: int) -> list[int]:
+    """`n` iterations as ROUNDS chunks, the empty ones left out."""
+    sizes = [n // ROUNDS + (1 if r < n % ROUNDS else 0) for r in range(ROUNDS)]
+    return [size for size in sizes if size]
+
 
 def _log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def measure(tree: Path, plan: Plan) -> dict[str, Any]:
-    """Everything warm about `tree`, as JSON-ready values. Call in a fresh process (see main)."""
-    handler = load_handler(function_serving(USER_DATA_PATH, tree))
-    typical = accounts.TYPICAL
-    large = accounts.Shape("large", 4, 3) if plan.quick else accounts.LARGE
-    stub = StubDynamoDB()
-    _log(f"{tree}: building accounts: {typical} and {large}")
-    for shape in (typical, large):
-        accounts.build(shape, handler, stub)
-    items = dict(stub.items)
-
-    rows: list[dict[str, Any]] = []
-    sizes = ((typical, plan.iterations, plan.warmups), (large, plan.large_iterations, plan.large_warmups))
-    with installed(stub):
-        for shape, n, warmups in sizes:
-            _log(f"stub: {len(warm.TIMED)} requests, {shape.name}, up to {n} each")
-            rows.extend(_row(s, shape, "stub", handler, n, warmups, plan) for s in warm.TIMED)
-
-    first_get: dict[str, Any]
-    try:
-        typical_items = [i for (pk, sk), i in sorted(items.items()) if pk == f"USER#{typical.user_id}"]
-        query_items = [i for i in typical_items if i["sk"]["S"].startswith("D#")]
-        first_get = cold.measure_first_get(query_items, typical.user_id, plan.first_get_runs, tree)
-    except RuntimeError as error:
-        first_get = {"error": str(error)}
-
-    return {
-        "tree": str(tree),
-        "rows": rows,
-        "first_get": first_get,
-        **_moto(tree, handler, items, rows, (typical, large), plan),
-    }
-
-
-def _row(  # noqa: PLR0917 - one timed row
-    scenario: warm.Scenario,
-    shape: accounts.Shape,
-    backend: str,
-    handler: warm.Handler,
-    iterations: int,
-    warmups: int,
-    plan: Plan,
-) -> dict[str, Any]:
-    try:
-        events = scenario.events(shape, handler)
-        latency = warm.timed(
-            scenario.label, handler, events, iterations, warmups, budget_s=plan.budget_s, at_least=3
-        )
-    except Exception as error:
-        latency = warm.Latency(scenario.label, [], wanted=iterations, error=_failure(error))
-    return {"request": scenario.label, "account": shape.name, "backend": backend, **asdict(latency)}
 
 
 def _failure(error: BaseException) -> str:
@@ -114,58 +94,149 @@ def _failure(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:200]
 
 
-def _moto(  # noqa: PLR0917 - one call site
-    tree: Path,
-    handler: warm.Handler,
-    items: dict[Any, Any],
-    rows: list[dict[str, Any]],
-    shapes: tuple[accounts.Shape, accounts.Shape],
-    plan: Plan,
-) -> dict[str, Any]:
-    import boto3
-    import moto
+class Measurer:
+    """The worker's state: the tree's handler, its accounts, and the backend in use."""
 
-    from ciq.store.clients import reset_clients
-    from local.template import create_tables, load_template
+    def __init__(self, tree: Path, plan: Plan) -> None:
+        self.tree, self.plan = tree, plan
+        self.handler = load_handler(function_serving(USER_DATA_PATH, tree))
+        self.shapes = {shape.name: shape for shape in plan.shapes()}
+        self.stub = StubDynamoDB()
+        self.items: dict[Any, Any] = {}
+        self.backend = contextlib.ExitStack()
+        self.read_table: Any = None
 
-    typical, large = shapes
-    with moto.mock_aws():
+    def build(self) -> dict[str, Any]:
+        _log(f"{self.tree}: building accounts {', '.join(map(str, self.shapes.values()))}")
+        for shape in self.shapes.values():
+            accounts.build(shape, self.handler, self.stub)
+        self.items = dict(self.stub.items)
+        self.backend.enter_context(installed(self.stub))
+        return {}
+
+    def timed(
+        self, *, scenario: str, account: str, iterations: int, warmups: int, budget_s: float, offset: int
+    ) -> dict[str, Any]:
+        """One chunk of a timed row; `offset` numbers its POSTs' new names after earlier chunks'."""
+        chosen = next(s for s in warm.TIMED if s.label == scenario)
+        try:
+            events = chosen.events(self.shapes[account], self.handler)
+            latency = warm.timed(
+                chosen.label,
+                self.handler,
+                lambda n: events(n + offset),
+                iterations,
+                warmups,
+                budget_s=budget_s,
+                at_least=2,
+            )
+        except Exception as error:
+            latency = warm.Latency(chosen.label, [], wanted=iterations, error=_failure(error))
+        return asdict(latency)
+
+    def first_get(self, runs: int, warmup: bool) -> dict[str, Any]:
+        typical = self.shapes[accounts.TYPICAL.name]
+        query_items = [
+            i
+            for (pk, sk), i in sorted(self.items.items())
+            if pk == f"USER#{typical.user_id}" and sk.startswith("D#")
+        ]
+        try:
+            return {
+                "samples": cold.first_get_samples(
+                    query_items, typical.user_id, runs, self.tree, warmup=warmup
+                )
+            }
+        except RuntimeError as error:
+            return {"error": str(error)}
+
+    def moto(self) -> dict[str, Any]:
+        """From here on the handler talks to moto, holding the same items as the stub did."""
+        import boto3
+        import moto
+
+        from ciq.store.clients import reset_clients
+        from local.template import create_tables, load_template
+
+        self.backend.close()
+        self.backend = contextlib.ExitStack()
+        self.backend.enter_context(moto.mock_aws())
+        self.backend.callback(reset_clients)
         raw = boto3.client("dynamodb")
-        create_tables(raw, load_template(tree / "template.yaml"), {"DataTable": TABLE_NAME})
-        for item in items.values():
+        create_tables(raw, load_template(self.tree / "template.yaml"), {"DataTable": TABLE_NAME})
+        for item in self.items.values():
             raw.put_item(TableName=TABLE_NAME, Item=item)
         reset_clients()
-        read_table = warm.partition_reader(raw)
-        sizes = (
-            (typical, plan.moto_iterations, min(plan.warmups, 1)),
-            (large, plan.moto_large_iterations, min(plan.large_warmups, 1)),
-        )
-        for shape, n, warmups in sizes:
-            _log(f"moto: {len(warm.TIMED)} requests, {shape.name}, up to {n} each")
-            rows.extend(_row(s, shape, "moto", handler, n, warmups, plan) for s in warm.TIMED)
-        _log("moto: calls and capacity")
-        usages = [
-            {"account": shape.name, **asdict(_usage(scenario, shape, 10_001 + n, handler, read_table))}
-            for shape in shapes
-            for n, scenario in enumerate(warm.COUNTED)
-        ]
-        blob: dict[str, Any]
+        self.read_table = warm.partition_reader(raw)
+        return {}
+
+    def usages(self) -> dict[str, Any]:
+        """One request of every counted scenario per account (the n-th POST renames the KB to a
+        name of its own)."""
+        found = []
+        for shape in self.shapes.values():
+            for n, scenario in enumerate(warm.COUNTED):
+                try:
+                    events = scenario.events(shape, self.handler)
+                    measured = warm.usage(scenario.label, self.handler, events(10_001 + n), self.read_table)
+                except Exception as error:
+                    measured = warm.Usage(scenario.label, error=_failure(error))
+                found.append({"account": shape.name, **asdict(measured)})
+        return {"usages": found}
+
+    def blob(self) -> dict[str, Any]:
         try:
-            blob = asdict(warm.whole_account_blob(large.user_id))
+            return asdict(warm.whole_account_blob(self.shapes["large"].user_id))
         except Exception as error:
-            blob = {"error": _failure(error)}
-        reset_clients()
-    return {"usages": usages, "blob": blob}
+            return {"error": _failure(error)}
 
 
-def _usage(
-    scenario: warm.Scenario, shape: accounts.Shape, n: int, handler: warm.Handler, read_table: Any
-) -> warm.Usage:
-    """One request of `scenario` (the n-th: a POST renames the KB to a name of its own)."""
-    try:
-        return warm.usage(scenario.label, handler, scenario.events(shape, handler)(n), read_table)
-    except Exception as error:
-        return warm.Usage(scenario.label, error=_failure(error))
+def serve(measurer: Measurer, commands: IO[str], answers: IO[str]) -> None:
+    for line in commands:
+        command = json.loads(line)
+        operation = command.pop("op")
+        if operation == "exit":
+            break
+        answer = getattr(measurer, operation)(**command)
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
+    measurer.backend.close()
+
+
+class Worker:
+    """The parent's handle on one worker process (see the module's docstring)."""
+
+    def __init__(self, tree: Path, plan: Plan) -> None:
+        self.tree = tree
+        command = [
+            sys.executable,
+            "-m",
+            "bench.side",
+            "--tree",
+            str(tree),
+            "--plan",
+            json.dumps(asdict(plan)),
+        ]
+        self.process = subprocess.Popen(  # noqa: S603 - our own module
+            command, cwd=ROOT, env=child_env([ROOT]), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def ask(self, operation: str, **arguments: Any) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps({"op": operation, **arguments}) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            code = self.process.wait()
+            raise SystemExit(f"python -m bench: measuring {self.tree} failed (exit {code}); see above")
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.write(json.dumps({"op": "exit"}) + "\n")
+            self.process.stdin.close()
+            self.process.wait(timeout=60)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,17 +244,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tree", type=Path, default=ROOT, help="a tree with layers/, functions/, template.yaml"
     )
-    parser.add_argument("--output", type=Path, required=True, help="where the JSON goes")
     parser.add_argument("--plan", default="{}", help="bench.side.Plan fields as JSON")
     args = parser.parse_args(argv)
     plan = Plan(**json.loads(args.plan))
     # This process becomes the function's sandbox before anything imports `ciq`: the tree's layer
     # comes first on the path, whichever `ciq` the environment would otherwise find.
     use_function_env(layer_dir(args.tree))
-    # The handler's metric (EMF) lines go to stdout, as on Lambda: not into the JSON.
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-        result = measure(args.tree.resolve(), plan)
-    args.output.write_text(json.dumps(result))
+    # Answers go to the original stdout; everything else written to stdout (the handler's metric
+    # lines, as on Lambda) to /dev/null.
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    with open(os.devnull, "w") as sink:
+        os.dup2(sink.fileno(), sys.stdout.fileno())
+        serve(Measurer(args.tree.resolve(), plan), sys.stdin, answers)
     return 0
 
 

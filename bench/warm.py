@@ -174,6 +174,23 @@ def timed(
     return measured
 
 
+def merged(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row from the chunks it was measured in (Latency as dicts, in the order measured)."""
+    statuses: Counter[str] = Counter()
+    for chunk in chunks:
+        statuses.update(chunk.get("statuses") or {})
+    answers = [c["answer"] for c in chunks if c.get("answer")]
+    errors = [c["error"] for c in chunks if c.get("error")]
+    return {
+        "label": chunks[0]["label"],
+        "samples": [sample for chunk in chunks for sample in chunk["samples"]],
+        "statuses": dict(sorted(statuses.items())),
+        "answer": answers[-1] if answers else None,
+        "wanted": sum(chunk["wanted"] for chunk in chunks),
+        "error": errors[0] if errors else None,
+    }
+
+
 @dataclass
 class Usage:
     """The DynamoDB calls of one request (counted by botocore event hooks) and their capacity."""

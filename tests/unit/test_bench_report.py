@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from bench import baseline, report
+from bench.side import chunks
+from bench.warm import merged
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -190,3 +192,30 @@ def test_a_revision_missing_from_a_shallow_clone_is_a_clear_error(
     message = str(refused.value)
     assert "shallow" in message
     assert "--no-baseline" in message
+
+
+def test_a_row_measured_in_chunks_is_merged() -> None:
+    # Given a row measured in two chunks (trees in turn), the second one cut short by its budget
+    first = {
+        "label": "GET",
+        "samples": [1.0, 2.0],
+        "statuses": {"200": 4},
+        "answer": {"status": 200, "encoding": "gzip", "body_bytes": 10},
+        "wanted": 15,
+        "error": None,
+    }
+    second = {**first, "samples": [3.0], "statuses": {"200": 1, "500": 1}, "wanted": 15}
+
+    # When they are merged
+    row = merged([first, second])
+
+    # Then the samples and statuses add up, and the wanted count says the budget ran out
+    assert row["samples"] == [1.0, 2.0, 3.0]
+    assert row["statuses"] == {"200": 5, "500": 1}
+    assert report.n_text(row) == "3 of 30"
+
+
+def test_iterations_are_split_into_rounds() -> None:
+    # Given / When / Then: every iteration is measured once, no round is empty
+    assert chunks(31) == [16, 15]
+    assert chunks(1) == [1]
