@@ -16,7 +16,7 @@ from typing import Any
 
 from bench import baseline, cold, report, warm
 from bench.environment import ROOT
-from bench.side import ROUNDS, Plan, Worker, chunks
+from bench.side import Plan, Worker, chunks
 
 DEFAULT_OUTPUT = ROOT / "docs" / "performance.md"
 
@@ -119,9 +119,9 @@ def _warm(args: argparse.Namespace, commit: str | None) -> list[list[str]]:
 
 
 def _drive(workers: dict[str, Worker], plan: Plan) -> dict[str, dict[str, Any]]:
-    """Every measurement of every tree, in turn: each row is measured in ROUNDS chunks, the trees
-    alternating (before, after, then after, before), so drift on this shared machine hits both
-    alike; only one tree works at a time (the other waits for its next command)."""
+    """Every measurement of every tree, in turn: each row is measured in chunks (bench.side.chunks),
+    the trees alternating (before, after, then after, before, ...), so drift on this shared machine
+    hits both alike; only one tree works at a time (the other waits for its next command)."""
     sides = list(workers)
     results: dict[str, dict[str, Any]] = {side: {"rows": []} for side in sides}
     for side in sides:
@@ -134,7 +134,8 @@ def _drive(workers: dict[str, Worker], plan: Plan) -> dict[str, dict[str, Any]]:
             _log(f"{backend}: {len(warm.TIMED)} requests, {account}, up to {n} each, trees in turn")
             for scenario in warm.TIMED:
                 parts: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
-                for round_, size in enumerate(chunks(n)):
+                sizes = chunks(n)
+                for round_, size in enumerate(sizes):
                     for side in sides if round_ % 2 == 0 else sides[::-1]:
                         chunk = workers[side].ask(
                             "timed",
@@ -142,7 +143,8 @@ def _drive(workers: dict[str, Worker], plan: Plan) -> dict[str, dict[str, Any]]:
                             account=account,
                             iterations=size,
                             warmups=warmups if round_ == 0 else 0,
-                            budget_s=plan.budget_s / ROUNDS,
+                            budget_s=plan.budget_s / len(sizes),
+                            at_least=2 if len(sizes) == 2 else 1,  # a row has 4 samples or more
                             offset=round_ * 100_000,
                         )
                         parts[side].append(chunk)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -75,13 +76,16 @@ class Plan:
         ]
 
 
-# A row is measured in ROUNDS chunks, the trees in turn (bench.__main__._drive).
-ROUNDS = 2
+# A row is measured in chunks of at most CHUNK requests, at least two chunks, the trees in turn
+# (bench.__main__._drive): many short turns keep a burst of load on the machine from landing on
+# one tree only.
+CHUNK = 25
 
 
 def chunks(n: int) -> list[int]:
-    """`n` iterations as ROUNDS chunks, the empty ones left out."""
-    sizes = [n // ROUNDS + (1 if r < n % ROUNDS else 0) for r in range(ROUNDS)]
+    """`n` iterations as even chunks (at least two, at most CHUNK each), the empty ones left out."""
+    rounds = max(2, math.ceil(n / CHUNK))
+    sizes = [n // rounds + (1 if r < n % rounds else 0) for r in range(rounds)]
     return [size for size in sizes if size]
 
 
@@ -115,7 +119,15 @@ class Measurer:
         return {}
 
     def timed(
-        self, *, scenario: str, account: str, iterations: int, warmups: int, budget_s: float, offset: int
+        self,
+        *,
+        scenario: str,
+        account: str,
+        iterations: int,
+        warmups: int,
+        budget_s: float,
+        at_least: int,
+        offset: int,
     ) -> dict[str, Any]:
         """One chunk of a timed row; `offset` numbers its POSTs' new names after earlier chunks'."""
         chosen = next(s for s in warm.TIMED if s.label == scenario)
@@ -128,7 +140,7 @@ class Measurer:
                 iterations,
                 warmups,
                 budget_s=budget_s,
-                at_least=2,
+                at_least=at_least,
             )
         except Exception as error:
             latency = warm.Latency(chosen.label, [], wanted=iterations, error=_failure(error))

@@ -218,4 +218,5 @@ def test_a_row_measured_in_chunks_is_merged() -> None:
 def test_iterations_are_split_into_rounds() -> None:
     # Given / When / Then: every iteration is measured once, no round is empty
     assert chunks(31) == [16, 15]
+    assert chunks(300) == [25] * 12
     assert chunks(1) == [1]
