@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import math
 import os
 import time
@@ -112,14 +113,14 @@ class Answer:
     status: int
     encoding: str  # Content-Encoding, or "identity"
     body_bytes: int  # on the wire, after any compression
+    payload_bytes: int = 0  # the response Lambda returns (a compressed body is base64 in it)
 
     @classmethod
     def of(cls, response: dict[str, Any]) -> Answer:
         body = response.get("body") or ""
         size = len(base64.b64decode(body)) if response.get("isBase64Encoded") else len(body.encode())
-        return cls(
-            int(response["statusCode"]), response_header(response, "Content-Encoding") or "identity", size
-        )
+        encoding = response_header(response, "Content-Encoding") or "identity"
+        return cls(int(response["statusCode"]), encoding, size, len(json.dumps(response).encode()))
 
 
 @dataclass

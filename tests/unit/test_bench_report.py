@@ -220,3 +220,15 @@ def test_iterations_are_split_into_rounds() -> None:
     assert chunks(31) == [16, 15]
     assert chunks(300) == [25] * 12
     assert chunks(1) == [1]
+
+
+def test_an_answer_over_lambdas_response_limit_is_flagged() -> None:
+    # Given a 14 MB plain answer and a 2.3 MB compressed one
+    plain = _row("GET, Accept-Encoding: deflate", [400.0], encoding="identity")
+    plain["answer"].update(body_bytes=15_000_000, payload_bytes=15_000_500)
+    gzip = _row("GET", [700.0])
+    gzip["answer"].update(body_bytes=2_400_000, payload_bytes=3_200_000)
+
+    # When / Then: only the one Lambda could not return is flagged
+    assert report.answer_text(plain) == "200 identity 14.3 MB (**over Lambda's 6 MB response**)"
+    assert report.answer_text(gzip) == "200 gzip 2.3 MB"
