@@ -184,7 +184,7 @@ def _first_gets(workers: dict[str, Worker], plan: Plan, results: dict[str, dict[
 
 
 def _warm_sections(after: dict[str, Any], before: dict[str, Any] | None, plan: Plan) -> list[list[str]]:
-    label = "POST knowledgeBase.update"
+    label = warm.EDIT_LABEL
     if before is None:
         return [
             ["### Cold start: first request", "", *report.first_get_table(after["first_get"])],

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import math
 import os
 import time
 import uuid
@@ -131,12 +130,6 @@ class Latency:
     answer: Answer | None = None
     wanted: int = 0  # iterations asked for; fewer samples when the time budget ran out
     error: str | None = None
-
-    def percentile(self, p: float) -> float | None:
-        if not self.samples:
-            return None
-        ordered = sorted(self.samples)
-        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def timed(
