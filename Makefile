@@ -79,8 +79,11 @@ build: ## sam build, with the arm64 layer checked
 
 # Cold start, warm latency and DynamoDB capacity, measured side by side on this machine; rewrites the
 # generated part of docs/performance.md (a few minutes). Never part of `make test`.
-bench: dev-env ## cold start, latency and capacity figures into docs/performance.md
-	$(PY) -m bench
+# BASELINE: the commit measured as "before" next to the working tree (default: bench/baseline.py's
+# DEFAULT_BASELINE); BASELINE=none measures the working tree alone.
+BASELINE ?=
+bench: dev-env ## cold start, latency and capacity, before (BASELINE) and after, into docs/performance.md
+	$(PY) -m bench $(if $(filter none,$(BASELINE)),--no-baseline,$(if $(BASELINE),--baseline $(BASELINE)))
 
 # A larger concurrency stress over real HTTP on DynamoDB Local than the one `make test` runs (12 x 20);
 # prints its figures (docs/ops/resilience.md). STRESS_CLIENTS / STRESS_REQUESTS choose the size.

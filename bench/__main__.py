@@ -1,20 +1,22 @@
-"""`python -m bench` (`make bench`): measures everything side by side in one run on this machine and
-writes the generated part of docs/performance.md. `--quick` is a smoke run (one iteration, a small
-"large" account, nothing written unless --output is given)."""
+"""`python -m bench` (`make bench`): measures everything in one run on this machine and writes the
+generated part of docs/performance.md. By default the warm latency and capacity figures are
+measured twice, side by side: for a baseline commit's layer and functions (`--baseline <rev>`,
+default bench.baseline.DEFAULT_BASELINE) and for the working tree, each in a process of its own;
+the tables show before | after | ratio. `--no-baseline` measures the working tree alone. `--quick`
+is a smoke run (one iteration, a small "large" account, nothing written unless --output is given)."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import shlex
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import accounts, cold, report, warm
-from bench.environment import ROOT, TABLE_NAME, function_serving, load_handler, use_function_env
-from bench.stub import StubDynamoDB, installed
+from bench import baseline, cold, report, warm
+from bench.environment import ROOT
+from bench.side import Plan, Worker, chunks
 
 DEFAULT_OUTPUT = ROOT / "docs" / "performance.md"
 
@@ -23,7 +25,7 @@ def _log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=9, help="fresh interpreters per module, with .pyc")
     parser.add_argument("--no-pyc-runs", type=int, default=3, help="fresh interpreters per module, no .pyc")
@@ -31,27 +33,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=["cold", "warm"], help="one half only (for quick comparisons)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 of everything, small accounts")
     parser.add_argument("--output", type=Path, help=f"default {DEFAULT_OUTPUT.relative_to(ROOT)}")
+    parser.add_argument(
+        "--baseline",
+        default=baseline.DEFAULT_BASELINE,
+        metavar="REV",
+        help=f"the commit measured as 'before' (default {baseline.DEFAULT_BASELINE})",
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="measure the working tree alone")
+    parser.add_argument(
+        "--budget", type=float, default=8.0, help="seconds of measured requests per timed row at most"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.no_pyc_runs, args.iterations = 1, 1, 1
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     output = args.output or (None if args.quick else DEFAULT_OUTPUT)
     command = "python -m bench" + ("".join(f" {shlex.quote(a)}" for a in argv) if argv else "")
     if argv is None and len(sys.argv) > 1:
         command += " " + shlex.join(sys.argv[1:])
+    compare = not args.no_baseline and args.only != "cold"
+    try:
+        commit = baseline.resolve(args.baseline) if compare else None
+    except baseline.BaselineUnavailable as error:
+        print(f"python -m bench: {error}", file=sys.stderr)
+        return 2
 
-    sections: list[list[str]] = [["## Results", "", *report.machine(command)]]
+    head = ["## Results", "", *report.machine(command)]
+    if commit is not None:
+        head.append(f"- Before: `{baseline.describe(commit)}`; after: the working tree")
+    sections: list[list[str]] = [head]
     if args.only != "warm":
-        _log(f"cold imports: {args.runs} runs with .pyc, {args.no_pyc_runs} without, per module")
-        targets = cold.measure_imports(args.runs, args.no_pyc_runs)
-        sections.append(
-            ["### Cold start: import and init", "", *report.cold_table(targets, args.runs, args.no_pyc_runs)]
-        )
-        for t in targets:
-            _log(f"  {t.name}: {t.median('pyc')} ms, no-pyc {t.median('no-pyc')} ms {t.error or ''}")
+        sections.append(_cold(args.runs, args.no_pyc_runs))
     if args.only != "cold":
-        # The handler's metric (EMF) lines go to stdout, as on Lambda: not into this report.
-        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-            sections.extend(_warm(args.iterations, args.runs, quick=args.quick))
+        sections.extend(_warm(args, commit))
     if output is not None:
         report.write(output, sections)
         _log(f"wrote {output}")
@@ -60,128 +78,138 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _warm(iterations: int, runs: int, *, quick: bool) -> list[list[str]]:
-    use_function_env()
-    handler = load_handler(function_serving("/api/user-data"))
-    typical = accounts.TYPICAL
-    large = accounts.Shape("large", 4, 3) if quick else accounts.LARGE
-    stub = StubDynamoDB()
-    _log(f"building accounts: {typical} and {large}")
-    for shape in (typical, large):
-        accounts.build(shape, handler, stub)
-    items = dict(stub.items)
-    large_iterations = max(1, iterations // 10)
-    moto_iterations = max(1, iterations // 10)
-    moto_large_iterations = max(1, iterations // 30)
-    warmups = 0 if quick else 5
+def _cold(runs: int, no_pyc_runs: int) -> list[str]:
+    _log(f"cold imports: {runs} runs with .pyc, {no_pyc_runs} without, per module")
+    targets = cold.measure_imports(runs, no_pyc_runs)
+    for t in targets:
+        _log(f"  {t.name}: {t.median('pyc')} ms, no-pyc {t.median('no-pyc')} ms {t.error or ''}")
+    title = "### Cold start: import and init (the working tree)"
+    return [title, "", *report.cold_table(targets, runs, no_pyc_runs)]
 
-    rows: list[tuple[str, str, str, Any]] = []
-    with installed(stub):
-        for shape, n in ((typical, iterations), (large, large_iterations)):
-            _log(f"stub: GET and POST, {shape.name}, {n} each")
-            rows.append(
-                (
-                    "GET",
-                    shape.name,
-                    "stub",
-                    warm.timed("GET", handler, warm.gets(shape), n, warmups),
-                )
-            )
-            rows.append(
-                (
-                    "POST knowledgeBase.update",
-                    shape.name,
-                    "stub",
-                    warm.timed("POST", handler, warm.posts(shape, True), n, warmups),
-                )
-            )
 
-    first_get = cold.measure_first_get(
-        [
-            i
-            for (pk, sk), i in sorted(items.items())
-            if pk == f"USER#{typical.user_id}" and sk.startswith("D#")
-        ],
-        typical.user_id,
-        max(1, runs // 2),
+def _plan(args: argparse.Namespace) -> Plan:
+    if args.quick:
+        return Plan.quick_plan()
+    n = args.iterations
+    return Plan(
+        n,
+        max(1, n // 10),
+        max(1, n // 10),
+        max(1, n // 30),
+        budget_s=args.budget,
+        first_get_runs=max(1, args.runs // 2),
     )
 
-    usages, blob, edit = _moto(
-        handler, items, rows, typical, large, moto_iterations, moto_large_iterations, warmups
-    )
+
+def _warm(args: argparse.Namespace, commit: str | None) -> list[list[str]]:
+    plan = _plan(args)
+    with tempfile.TemporaryDirectory(prefix="ciq-bench-") as scratch:
+        trees = {}
+        if commit is not None:
+            trees["before"] = baseline.materialise(commit, Path(scratch) / "baseline")
+            _log(f"before: {commit[:10]} materialised in {trees['before']}")
+        trees["after"] = ROOT
+        workers = {side: Worker(tree, plan) for side, tree in trees.items()}
+        try:
+            results = _drive(workers, plan)
+        finally:
+            for worker in workers.values():
+                worker.close()
+    return _warm_sections(results["after"], results.get("before"), plan)
+
+
+def _drive(workers: dict[str, Worker], plan: Plan) -> dict[str, dict[str, Any]]:
+    """Every measurement of every tree, in turn: each row is measured in chunks (bench.side.chunks),
+    the trees alternating (before, after, then after, before, ...), so drift on this shared machine
+    hits both alike; only one tree works at a time (the other waits for its next command)."""
+    sides = list(workers)
+    results: dict[str, dict[str, Any]] = {side: {"rows": []} for side in sides}
+    for side in sides:
+        workers[side].ask("build")
+    for backend in ("stub", "moto"):
+        if backend == "moto":
+            for side in sides:
+                workers[side].ask("moto")
+        for account, n, warmups in plan.rows(backend):
+            _log(f"{backend}: {len(warm.TIMED)} requests, {account}, up to {n} each, trees in turn")
+            for scenario in warm.TIMED:
+                parts: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
+                sizes = chunks(n)
+                for round_, size in enumerate(sizes):
+                    for side in sides if round_ % 2 == 0 else sides[::-1]:
+                        chunk = workers[side].ask(
+                            "timed",
+                            scenario=scenario.label,
+                            account=account,
+                            iterations=size,
+                            warmups=warmups if round_ == 0 else 0,
+                            budget_s=plan.budget_s / len(sizes),
+                            at_least=2 if len(sizes) == 2 else 1,  # a row has 4 samples or more
+                            offset=round_ * 100_000,
+                        )
+                        parts[side].append(chunk)
+                for side in sides:
+                    row = {"request": scenario.label, "account": account, "backend": backend}
+                    results[side]["rows"].append({**row, **warm.merged(parts[side])})
+        if backend == "stub":
+            _first_gets(workers, plan, results)
+    _log("moto: calls and capacity")
+    for side in sides:
+        results[side]["usages"] = workers[side].ask("usages")["usages"]
+        results[side]["blob"] = workers[side].ask("blob")
+    return results
+
+
+def _first_gets(workers: dict[str, Worker], plan: Plan, results: dict[str, dict[str, Any]]) -> None:
+    _log(f"cold path to the first GET: {plan.first_get_runs} fresh interpreters per tree, in turn")
+    sides = list(workers)
+    samples: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
+    errors: dict[str, str] = {}
+    for round_ in range(plan.first_get_runs):
+        for side in sides if round_ % 2 == 0 else sides[::-1]:
+            if side in errors:
+                continue
+            answer = workers[side].ask("first_get", runs=1, warmup=round_ == 0)
+            if "error" in answer:
+                errors[side] = answer["error"]
+            else:
+                samples[side].extend(answer["samples"])
+    for side in sides:
+        found = samples[side]
+        results[side]["first_get"] = (
+            {"error": errors.get(side, "no run")}
+            if side in errors or not found
+            else cold.first_get_summary(found)
+        )
+
+
+def _warm_sections(after: dict[str, Any], before: dict[str, Any] | None, plan: Plan) -> list[list[str]]:
+    label = warm.EDIT_LABEL
+    if before is None:
+        return [
+            ["### Cold start: first request", "", *report.first_get_table(after["first_get"])],
+            ["### Warm latency", "", *report.latency_table(after["rows"], plan.budget_s)],
+            ["### DynamoDB calls and capacity", "", *report.usage_table(after["usages"])],
+            ["### One edit against a whole-account blob", "", *report.blob_table(after, label)],
+        ]
     return [
-        ["### Cold start: first request", "", *report.first_get_table(first_get)],
-        ["### Warm latency", "", *report.latency_table(rows)],
-        ["### DynamoDB calls and capacity", "", *report.usage_table(usages)],
-        ["### One edit against a whole-account blob", "", *report.blob_table(edit, blob)],
+        [
+            "### Cold start: first request, before and after",
+            "",
+            *report.first_get_table(after["first_get"], before["first_get"]),
+        ],
+        [
+            "### Warm latency, before and after",
+            "",
+            *report.compare_latency_table(before["rows"], after["rows"], plan.budget_s),
+        ],
+        [
+            "### DynamoDB calls and capacity, before and after",
+            "",
+            *report.compare_usage_table(before["usages"], after["usages"]),
+        ],
+        ["### One edit against a whole-account blob", "", *report.blob_table(after, label, before)],
     ]
-
-
-def _moto(  # noqa: PLR0917 - one call site
-    handler: Any,
-    items: dict[Any, Any],
-    rows: list[tuple[str, str, str, Any]],
-    typical: accounts.Shape,
-    large: accounts.Shape,
-    iterations: int,
-    large_iterations: int,
-    warmups: int,
-) -> tuple[list[warm.Usage], warm.Blob, warm.Usage]:
-    import boto3
-    import moto
-
-    from ciq.store.clients import reset_clients
-    from local.template import create_tables, load_template
-
-    with moto.mock_aws():
-        raw = boto3.client("dynamodb")
-        create_tables(raw, load_template(), {"DataTable": TABLE_NAME})
-        for item in items.values():
-            raw.put_item(TableName=TABLE_NAME, Item=item)
-        reset_clients()
-        read_table = warm.partition_reader(raw)
-        for shape, n in ((typical, iterations), (large, large_iterations)):
-            _log(f"moto: GET and POST, {shape.name}, {n} each")
-            rows.append(
-                (
-                    "GET",
-                    shape.name,
-                    "moto",
-                    warm.timed("GET", handler, warm.gets(shape), n, warmups),
-                )
-            )
-            rows.append(
-                (
-                    "POST knowledgeBase.update",
-                    shape.name,
-                    "moto",
-                    warm.timed("POST", handler, warm.posts(shape, True), n, min(warmups, 1)),
-                )
-            )
-        _log("moto: calls and capacity")
-        usages = []
-        for shape in (typical, large):
-            usages.append(warm.usage(f"GET, {shape.name}", handler, warm.get_event(shape), read_table))
-            usages.append(
-                warm.usage(
-                    f"POST knowledgeBase.update, {shape.name}",
-                    handler,
-                    warm.post_event(shape, 10_001, False),
-                    read_table,
-                )
-            )
-            usages.append(
-                warm.usage(
-                    f"POST knowledgeBase.update + Idempotency-Key, {shape.name}",
-                    handler,
-                    warm.post_event(shape, 10_002, True),
-                    read_table,
-                )
-            )
-        edit = usages[4]
-        blob = warm.whole_account_blob(large.user_id)
-        reset_clients()
-    return usages, blob, edit
 
 
 if __name__ == "__main__":

@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.environment import LAYER_DIR, ROOT, Function, api_event, child_env, function_serving, functions
+from bench.environment import (
+    LAYER_DIR,
+    ROOT,
+    Function,
+    api_event,
+    child_env,
+    function_serving,
+    functions,
+    layer_dir,
+)
 
 PROBE = (Path(__file__).parent / "probe.py").read_text()
 REFERENCE = "reference"
@@ -82,32 +91,40 @@ def measure_imports(runs: int, no_pyc_runs: int) -> list[Target]:
     return measured
 
 
-def measure_first_get(query_items: list[dict[str, Any]], user_id: str, runs: int) -> dict[str, float]:
-    """The user-data function's whole cold path to its first GET: import, boto3 client, one Query
-    (answered at botocore's before-send with the typical account's items), the response."""
-    function: Function = function_serving("/api/user-data")
-    target = Target(function.logical_id, function.module, [LAYER_DIR, function.code_dir], function.code_dir)
+def first_get_samples(
+    query_items: list[dict[str, Any]], user_id: str, runs: int, root: Path = ROOT, *, warmup: bool = True
+) -> list[dict[str, float]]:
+    """The user-data function's whole cold path to its first GET, `runs` fresh interpreters (after
+    one that writes the .pyc, unless `warmup` is False): import, boto3 client, one Query (answered at
+    botocore's before-send with the typical account's items), the response. `root`: the tree whose
+    layer and function run (the working tree, or a baseline's copy)."""
+    function: Function = function_serving("/api/user-data", root)
+    pythonpath = [layer_dir(root), function.code_dir]
+    target = Target(function.logical_id, function.module, pythonpath, function.code_dir)
     answer = json.dumps({"Items": [_wire(i) for i in query_items], "Count": len(query_items)})
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, dir=tempfile.gettempdir()) as handle:
         json.dump({"event": api_event("user-data-get", user_id), "query_answer": answer}, handle)
         fixture = handle.name
-    imports, gets, totals = [], [], []
+    samples = []
     try:
-        for round_ in range(runs + 1):
+        for round_ in range(runs + (1 if warmup else 0)):
             result = _run(target, "first-get", False, [fixture])
             if result.get("status") != 200:
                 raise RuntimeError(f"first GET answered {result.get('status')}")
-            if round_:
-                imports.append(result["import_ms"])
-                gets.append(result["first_get_ms"])
-                totals.append(result["import_ms"] + result["first_get_ms"])
+            if round_ or not warmup:
+                samples.append({"import_ms": result["import_ms"], "first_get_ms": result["first_get_ms"]})
     finally:
         Path(fixture).unlink()
+    return samples
+
+
+def first_get_summary(samples: list[dict[str, float]]) -> dict[str, float]:
+    """Medians of the import, the first GET and their sum per interpreter."""
     return {
-        "import_ms": statistics.median(imports),
-        "first_get_ms": statistics.median(gets),
-        "total_ms": statistics.median(totals),
-        "runs": runs,
+        "import_ms": statistics.median(s["import_ms"] for s in samples),
+        "first_get_ms": statistics.median(s["first_get_ms"] for s in samples),
+        "total_ms": statistics.median(s["import_ms"] + s["first_get_ms"] for s in samples),
+        "runs": len(samples),
     }
 
 

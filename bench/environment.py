@@ -15,7 +15,7 @@ from typing import Any
 from local.events import with_body
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYER_DIR = ROOT / "layers" / "shared"
+LAYER_DIR = ROOT / "layers" / "shared"  # the working tree's; layer_dir() for another tree
 EVENTS = ROOT / "events"
 TABLE_NAME = "ciq-bench-data"
 USER_DATA_PATH = "/api/user-data"
@@ -48,12 +48,14 @@ class Function:
     paths: tuple[str, ...]  # the API paths its events declare
 
 
-def functions() -> list[Function]:
-    """Every AWS::Serverless::Function of template.yaml, in template order."""
+def functions(root: Path = ROOT) -> list[Function]:
+    """Every AWS::Serverless::Function of `root`'s template.yaml, in template order, with its code
+    under `root` (the working tree, or a baseline's copy: bench/baseline.py)."""
     from local.template import load_template, resources_of_type
 
     found = []
-    for logical_id, resource in resources_of_type(load_template(), "AWS::Serverless::Function").items():
+    template = load_template(root / "template.yaml")
+    for logical_id, resource in resources_of_type(template, "AWS::Serverless::Function").items():
         props = resource["Properties"]
         module, _, attribute = str(props["Handler"]).rpartition(".")
         paths = tuple(
@@ -61,12 +63,17 @@ def functions() -> list[Function]:
             for event in (props.get("Events") or {}).values()
             if event.get("Type") == "Api" and "Path" in event.get("Properties", {})
         )
-        found.append(Function(logical_id, ROOT / str(props["CodeUri"]), module, attribute, paths))
+        found.append(Function(logical_id, root / str(props["CodeUri"]), module, attribute, paths))
     return found
 
 
-def function_serving(path: str) -> Function:
-    return next(f for f in functions() if path in f.paths)
+def function_serving(path: str, root: Path = ROOT) -> Function:
+    return next(f for f in functions(root) if path in f.paths)
+
+
+def layer_dir(root: Path) -> Path:
+    """The shared layer's directory (what Lambda mounts as /opt/python) of a tree."""
+    return root / "layers" / "shared"
 
 
 def child_env(pythonpath: list[Path], extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -77,13 +84,15 @@ def child_env(pythonpath: list[Path], extra: dict[str, str] | None = None) -> di
     return env
 
 
-def use_function_env() -> None:
-    """This process becomes a function's sandbox: its environment and /opt/python (the layer)."""
+def use_function_env(layer: Path = LAYER_DIR) -> None:
+    """This process becomes a function's sandbox: its environment and /opt/python (the layer),
+    ahead of any other `ciq` on the path. Call it before anything imports `ciq`."""
     for name in _UNSET:
         os.environ.pop(name, None)
     os.environ.update(FUNCTION_ENV)
-    if str(LAYER_DIR) not in sys.path:
-        sys.path.insert(0, str(LAYER_DIR))
+    if str(layer) in sys.path:
+        sys.path.remove(str(layer))
+    sys.path.insert(0, str(layer))
 
 
 def load_handler(function: Function) -> Any:

@@ -1,13 +1,17 @@
 """DynamoDB item sizes and capacity units by DynamoDB's published rules (moto reports none):
 reads 4 KB per RCU (strongly consistent; half for eventually consistent), Query sums the page's
-item sizes before rounding; writes 1 KB per WCU per item, the larger of the old and new item;
-transactional reads and writes cost twice."""
+item sizes before rounding, GetItem, BatchGetItem and TransactGetItems round each item on its own
+(a missing item still costs the minimum); writes 1 KB per WCU per item, the larger of the old and
+new item; transactional reads and writes cost twice."""
 
 from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 READ_UNIT = 4096
 WRITE_UNIT = 1024
@@ -49,6 +53,17 @@ def query_rcu(items: list[dict[str, Any]], consistent: bool) -> float:
 def get_rcu(item: dict[str, Any] | None, consistent: bool) -> float:
     units = max(1, math.ceil(item_size(item) / READ_UNIT)) if item else 1
     return units if consistent else units / 2
+
+
+def batch_get_rcu(items: Sequence[dict[str, Any] | None], consistent: bool) -> float:
+    """One table's part of a BatchGetItem (ConsistentRead is per table): each requested item
+    rounded up to 4 KB on its own, as if read by a GetItem; None for a key with no item."""
+    return sum(get_rcu(item, consistent) for item in items)
+
+
+def transact_get_rcu(items: Sequence[dict[str, Any] | None]) -> float:
+    """TransactGetItems (or a transaction's ConditionCheck): strongly consistent, twice the units."""
+    return 2 * sum(get_rcu(item, consistent=True) for item in items)
 
 
 def write_wcu(new: dict[str, Any] | None, old: dict[str, Any] | None, transactional: bool) -> int:

@@ -1,7 +1,8 @@
 """A stand-in for the DynamoDB client that serves pre-encoded items from memory, so the handler's
-own cost is measured without a network or moto. It keeps DynamoDB's 1 MB Query pages. Installed for
-a run by replacing `ciq.store.clients.dynamodb` wherever a ciq module bound it; production code is
-untouched."""
+own cost is measured without a network or moto. It keeps DynamoDB's 1 MB Query pages, and serves
+GetItem, BatchGetItem, TransactGetItems and the writes (projections are not applied: whole items).
+Installed for a run by replacing `ciq.store.clients.dynamodb` wherever a ciq module bound it;
+production code is untouched."""
 
 from __future__ import annotations
 
@@ -64,6 +65,22 @@ class StubDynamoDB:
         self.calls.append("GetItem")
         item = self.items.get(_key(kwargs["Key"]))
         return {"Item": item} if item is not None else {}
+
+    def batch_get_item(self, **kwargs: Any) -> dict[str, Any]:
+        """Every requested item at once (the bench's items fit DynamoDB's 16 MB and 100 keys per
+        call), so UnprocessedKeys stays empty; keys with no item are left out, as DynamoDB does."""
+        self.calls.append("BatchGetItem")
+        responses = {
+            table: [item for k in request["Keys"] if (item := self.items.get(_key(k))) is not None]
+            for table, request in kwargs["RequestItems"].items()
+        }
+        return {"Responses": responses, "UnprocessedKeys": {}}
+
+    def transact_get_items(self, **kwargs: Any) -> dict[str, Any]:
+        """One answer per requested key, in order ({} where there is no item)."""
+        self.calls.append("TransactGetItems")
+        found = [self.items.get(_key(entry["Get"]["Key"])) for entry in kwargs["TransactItems"]]
+        return {"Responses": [{"Item": item} if item is not None else {} for item in found]}
 
     def put_item(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append("PutItem")
