@@ -75,10 +75,12 @@ def answer_texts(record: WorkspaceRecord) -> list[tuple[str, str, bytes]]:
 
 def encode_workspace(record: WorkspaceRecord, print_: bytes, what: str) -> dict[str, AttributeValueTypeDef]:
     """The body attributes of a workspace item: `af` (the answer form), `fp` (the fingerprint of the
-    stored form), `pz` (the pieces) and `px` (their index, JSON). The record's derived fields must be
-    current (every write derives before it stores). A workspace whose pieces would not fit in an
-    item is stored in the older single-body form, which compresses better (never spliced, but never
-    refused for the form alone); one that does not fit either is 413 aggregate_too_large."""
+    stored form), `pz` (the pieces), `pc` (their CRC-32: a damaged item is found when it is read,
+    though the pieces are not inflated to answer) and `px` (their index, JSON). The record's
+    derived fields must be current (every write derives before it stores). A workspace whose pieces
+    would not fit in an item is stored in the older single-body form, which compresses better
+    (never spliced, but never refused for the form alone); one that does not fit either is 413
+    aggregate_too_large."""
     pieces, index = [], []
     for kind, created_at, text in answer_texts(record):
         piece = deflate_piece(text)
@@ -92,6 +94,7 @@ def encode_workspace(record: WorkspaceRecord, print_: bytes, what: str) -> dict[
         "af": {"N": str(ANSWER_FORM)},
         "fp": {"B": print_},
         "pz": {"B": data},
+        "pc": {"N": str(zlib.crc32(data))},
         "px": {"S": index_text},
     }
 
@@ -112,6 +115,8 @@ def stored_workspace(workspace_id: str, item: dict[str, Any]) -> StoredWorkspace
     except (KeyError, ValueError, TypeError) as error:
         raise CorruptItem(item, f"fragment index: {type(error).__name__}") from None
     data = bytes(item["pz"]["B"])
+    if str(zlib.crc32(data)) != item.get("pc", {}).get("N"):
+        raise CorruptItem(item, "fragments: CRC-32 checksum mismatch")
     if offset != len(data) or not fragments or fragments[0].kind != WORKSPACE:
         raise CorruptItem(item, "fragment index does not match its pieces")
     return StoredWorkspace(workspace_id, data, fragments)
