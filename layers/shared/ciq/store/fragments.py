@@ -139,23 +139,23 @@ def decode_workspace(item: dict[str, Any]) -> tuple[WorkspaceRecord, bytes, bool
 
 def _record_json(fragments: list[Fragment], text: bytes, item: dict[str, Any]) -> bytes:
     """The inflated pieces joined into the JSON of a WorkspaceRecord."""
-    parts: dict[str, list[bytes]] = {
+    parts: dict[str, list[memoryview]] = {
         WORKSPACE: [],
         KNOWLEDGE_BASE: [],
         AGENT: [],
         CONNECTION: [],
         NODE_POSITIONS: [],
     }
-    start = 0
+    start, view = 0, memoryview(text)  # slices of a view: no copy before the one join
     for fragment in fragments:
         end = start + fragment.raw_length
         if fragment.kind not in parts or end > len(text):
             raise CorruptItem(item, "fragment index does not match its pieces")
-        parts[fragment.kind].append(text[start:end])
+        parts[fragment.kind].append(view[start:end])
         start = end
     if start != len(text) or len(parts[WORKSPACE]) != 1:
         raise CorruptItem(item, "fragment index does not match its pieces")
-    positions = parts[NODE_POSITIONS][0] if parts[NODE_POSITIONS] else b"{}"
+    positions = parts[NODE_POSITIONS][0] if parts[NODE_POSITIONS] else memoryview(b"{}")
     return b"".join(
         (
             b'{"workspace":',
