@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
@@ -45,8 +46,13 @@ ANSWER_FORM = 1
 
 # Kinds of piece, in the order they are stored in an item.
 WORKSPACE, KNOWLEDGE_BASE, AGENT, CONNECTION, NODE_POSITIONS = "w", "k", "a", "c", "n"
-_POSITIONS = TypeAdapter(dict[str, NodePosition])
 _COMPRESS_LEVEL = 6
+
+
+@cache
+def _positions() -> TypeAdapter[dict[str, NodePosition]]:
+    """Built on first use, not at import: every function imports the store (cold starts)."""
+    return TypeAdapter(dict[str, NodePosition])
 
 
 def fingerprint(stored_form: bytes) -> bytes:
@@ -69,7 +75,7 @@ def answer_texts(record: WorkspaceRecord) -> list[tuple[str, str, bytes]]:
     texts += [(AGENT, a.created_at, a.model_dump_json().encode()) for a in record.agents]
     texts += [(CONNECTION, c.created_at, c.model_dump_json().encode()) for c in record.connections]
     if record.node_positions:
-        texts.append((NODE_POSITIONS, "", _POSITIONS.dump_json(record.node_positions)))
+        texts.append((NODE_POSITIONS, "", _positions().dump_json(record.node_positions)))
     return texts
 
 
