@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import random
 import zlib
+from typing import Any
 
 import pytest
 
@@ -262,3 +263,17 @@ def test_user_data_field_order_is_the_one_spliced() -> None:
         "connections",
         "nodePositions",
     ]
+
+
+def test_stale_items_are_rewritten_in_transactions_that_fit_dynamodb_limits() -> None:
+    # Given 250 item rewrites of 30 KB each (more than 100 items and more than 4 MB in all)
+    from ciq.store import user_store
+    from ciq.store.dynamo import MAX_TRANSACTION_BYTES, MAX_TRANSACTION_ITEMS
+
+    puts: list[Any] = [({"Put": {"n": n}}, 30 * 1024) for n in range(250)]
+    # When they are grouped into transactions (each also holds the root's condition check)
+    chunks = list(user_store._chunks(puts))
+    # Then every transaction fits both limits, and every rewrite is in one, in order
+    assert all(len(chunk) + 1 <= MAX_TRANSACTION_ITEMS for chunk in chunks)
+    assert all(len(chunk) * 30 * 1024 < MAX_TRANSACTION_BYTES for chunk in chunks)
+    assert [put["Put"]["n"] for chunk in chunks for put in chunk] == list(range(250))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ciq.contracts.entities import SCHEMA_VERSION
-from ciq.errors import ConcurrentModification, DependencyUnavailable, PayloadTooLarge
+from ciq.errors import AppError, ConcurrentModification, ConditionFailed
 from ciq.ports import StoredAnswer
 from ciq.store import commits, fragments, keys
 from ciq.store.codec import decode_record, encode_body
@@ -209,7 +209,7 @@ def refresh(snapshot: Snapshot, account: Account) -> None:
         }
         try:
             transact([unchanged_root, *chunk])
-        except (VersionConflict, DependencyUnavailable, PayloadTooLarge) as error:
+        except (VersionConflict, ConditionFailed, AppError) as error:  # never fails the read itself
             _log.info("stale items left for a later read: %s", type(error).__name__)
             return
 
