@@ -555,8 +555,14 @@ def test_connections_are_stored_once(setup_client: SetupClient) -> None:
 
     # Then the connection lives in ws-1's workspace item only; the root holds no connection
     from ciq.store.codec import decode_body
+    from ciq.store.fragments import decode_workspace
+
+    def text(sk: str, item: dict[str, Any]) -> bytes:
+        return decode_workspace(item)[0].to_json_bytes() if sk.startswith("D#WS#") else decode_body(item)
 
     holders = [
-        sk for sk, item in items.items() if sk.startswith("D#") and added["id"].encode() in decode_body(item)
+        sk
+        for sk, item in items.items()
+        if sk.startswith("D#") and added["id"].encode() in text(sk, item)
     ]
     assert holders == ["D#WS#ws-1"]

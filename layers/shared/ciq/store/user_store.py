@@ -10,18 +10,20 @@ very write landed, on any engine, even when other writes committed after it befo
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ciq.errors import ConcurrentModification
-from ciq.store import commits, keys
-from ciq.store.codec import decode_body, decode_record, encode_body
-from ciq.store.dynamo import call, query_all, table, transact
+from ciq.contracts.entities import SCHEMA_VERSION
+from ciq.errors import AppError, ConcurrentModification, ConditionFailed
+from ciq.ports import StoredAnswer
+from ciq.store import commits, fragments, keys
+from ciq.store.codec import decode_record, encode_body
+from ciq.store.dynamo import MAX_TRANSACTION_BYTES, MAX_TRANSACTION_ITEMS, call, query_all, table, transact
+from ciq.store.errors import VersionConflict
 from ciq.store.records import (
     RootRecord,
-    WorkspaceRecord,
     assemble,
     root_record,
     workspace_records,
@@ -33,8 +35,10 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
     from ciq.domain.account import Account
+    from ciq.store.records import WorkspaceRecord
 
 TORN_READ_RETRIES = 5
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,6 +50,7 @@ class Snapshot:
     workspace_versions: dict[str, int] = field(default_factory=dict)
     fingerprints: dict[str, bytes] = field(default_factory=dict)
     commit_tokens: list[str] = field(default_factory=list)  # of the latest writes, newest first
+    stale: list[str] = field(default_factory=list)  # workspace items not in the current answer form
 
 
 def load(user_id: str) -> Snapshot | None:
@@ -102,21 +107,126 @@ def _read(user_id: str) -> Snapshot | object | None:
     if root_item is None:
         return None
     root = decode_record(RootRecord, root_item)
-    records, fingerprints = [], {}
+    records, fingerprints, stale = [], {}, []
     for workspace_id in root.workspace_order:
         stored = workspace_items.get(workspace_id)
         if stored is None or int(stored["v"]["N"]) != root.workspace_versions.get(workspace_id):
             return _TORN
-        body = decode_body(stored)
-        records.append(decode_record(WorkspaceRecord, stored, body))
-        fingerprints[workspace_id] = _digest(body)
+        record, fingerprints[workspace_id], fresh = fragments.decode_workspace(stored)
+        records.append(record)
+        if not fresh:
+            stale.append(workspace_id)
     return Snapshot(
         account=assemble(user_id, root, records),
         version=int(root_item["version"]["N"]),
         workspace_versions=dict(root.workspace_versions),
         fingerprints=fingerprints,
         commit_tokens=_commit_tokens(root_item),
+        stale=stale,
     )
+
+
+def load_answer(user_id: str) -> StoredAnswer | None:
+    """The full read as stored fragments (the same consistent Query and torn-read check as `load`,
+    no entity decoded), or None when only `load` can answer: no root item, an account not yet
+    hydrated or of an older schema, or a workspace item not in the current answer form."""
+    for attempt in range(TORN_READ_RETRIES):
+        if attempt:
+            time.sleep(0.01 * attempt)
+        answer = _read_answer(user_id)
+        if answer is not _TORN:
+            return answer  # type: ignore[return-value]
+    raise ConcurrentModification(
+        "the account is being written by another request; retry shortly", headers={"Retry-After": "1"}
+    )
+
+
+def _read_answer(user_id: str) -> StoredAnswer | object | None:
+    items = query_all(
+        TableName=table(),
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": keys.user_pk(user_id)}, ":prefix": {"S": keys.DATA_PREFIX}},
+        ConsistentRead=True,
+    )
+    root_item, workspace_items = _by_kind(items)
+    if root_item is None:
+        return None
+    root = decode_record(RootRecord, root_item)
+    if not root.initialized or root.schema_version != SCHEMA_VERSION:
+        return None
+    workspaces = []
+    for workspace_id in root.workspace_order:
+        stored = workspace_items.get(workspace_id)
+        if stored is None or int(stored["v"]["N"]) != root.workspace_versions.get(workspace_id):
+            return _TORN
+        if not fragments.is_fresh(stored):
+            return None
+        workspaces.append(fragments.stored_workspace(workspace_id, stored))
+    return StoredAnswer(
+        version=int(root_item["version"]["N"]),
+        schema_version=root.schema_version,
+        profile=root.profile,
+        groups=root.groups,
+        workspaces=workspaces,
+    )
+
+
+def refresh(snapshot: Snapshot, account: Account) -> None:
+    """Rewrites the snapshot's stale workspace items in the current answer form, each with the
+    version it had (its data is the same, so the account keeps its version and ETag), in
+    transactions conditioned on the root's version being still the one read. `account` is the
+    snapshot's account, hydrated without a change to store (so derived). Best effort: when a write
+    came in between, or the store is busy, the items stay as they are for a later read."""
+    records = workspace_records(account)
+    puts: list[tuple[TransactWriteItemTypeDef, int]] = []  # and its size
+    for workspace_id in snapshot.stale:
+        record = records.get(workspace_id)
+        if record is None:
+            continue
+        body = record.to_json_bytes()
+        print_ = _digest(body)
+        if print_ != snapshot.fingerprints.get(workspace_id):
+            continue  # changed in memory: only a write may store it
+        attributes = fragments.encode_workspace(record, print_, f"workspace {workspace_id!r}")
+        if "pz" not in attributes:
+            continue  # too large for fragments: rewriting would change nothing
+        item = {
+            "pk": {"S": keys.user_pk(account.user_id)},
+            "sk": {"S": keys.workspace_sk(workspace_id)},
+            "v": {"N": str(snapshot.workspace_versions[workspace_id])},
+            **attributes,
+        }
+        size = len(attributes["pz"]["B"]) + len(attributes["px"]["S"]) + 200
+        puts.append(({"Put": {"TableName": table(), "Item": item}}, size))
+    for chunk in _chunks(puts):
+        unchanged_root: TransactWriteItemTypeDef = {
+            "ConditionCheck": {
+                "TableName": table(),
+                "Key": {"pk": {"S": keys.user_pk(account.user_id)}, "sk": {"S": keys.ROOT_SK}},
+                "ConditionExpression": "version = :expected",
+                "ExpressionAttributeValues": {":expected": {"N": str(snapshot.version)}},
+            }
+        }
+        try:
+            transact([unchanged_root, *chunk])
+        except (VersionConflict, ConditionFailed, AppError) as error:  # never fails the read itself
+            _log.info("stale items left for a later read: %s", type(error).__name__)
+            return
+
+
+def _chunks(puts: list[tuple[TransactWriteItemTypeDef, int]]) -> Iterable[list[TransactWriteItemTypeDef]]:
+    """Puts in groups that fit one transaction beside its condition check (items and bytes)."""
+    chunk: list[TransactWriteItemTypeDef] = []
+    size = 0
+    for put, put_bytes in puts:
+        full = len(chunk) + 2 > MAX_TRANSACTION_ITEMS or size + put_bytes > MAX_TRANSACTION_BYTES - 4096
+        if chunk and full:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(put)
+        size += put_bytes
+    if chunk:
+        yield chunk
 
 
 @dataclass
@@ -168,7 +278,7 @@ def _read_changed(user_id: str, since: int) -> ChangedSince | object | None:
         stored = workspace_items.get(workspace_id)
         if stored is None or int(stored["v"]["N"]) != written:
             return _TORN  # a write was caught half-way, as in `_read`
-        records.append(decode_record(WorkspaceRecord, stored, decode_body(stored)))
+        records.append(fragments.decode_workspace(stored)[0])
     return ChangedSince(root=root, version=int(root_item["version"]["N"]), workspaces=records)
 
 
@@ -191,7 +301,8 @@ def save(
     versions: dict[str, int] = {}
     for workspace_id, record in workspace_records(account).items():
         body = record.to_json_bytes()
-        if old_fingerprints.get(workspace_id) == _digest(body):
+        print_ = _digest(body)
+        if old_fingerprints.get(workspace_id) == print_:
             versions[workspace_id] = old_versions[workspace_id]
             continue
         versions[workspace_id] = version
@@ -203,7 +314,7 @@ def save(
                         "pk": pk,
                         "sk": {"S": keys.workspace_sk(workspace_id)},
                         "v": {"N": str(version)},
-                        **encode_body(body, f"workspace {workspace_id!r}"),
+                        **fragments.encode_workspace(record, print_, f"workspace {workspace_id!r}"),
                     },
                 }
             }
@@ -284,4 +395,4 @@ def new_user_item(account: Account) -> TransactWriteItemTypeDef:
 
 
 def _digest(body: bytes) -> bytes:
-    return hashlib.blake2b(body, digest_size=16).digest()
+    return fragments.fingerprint(body)
