@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import traceback
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -105,7 +106,7 @@ def as_bearer(event: dict[str, Any], token: str) -> None:
 
 
 def readable(result: Any) -> Any:
-    """The result, plus its body as text when the body is base64 (gzip too) of UTF-8 text."""
+    """The result, plus its body as text when the body is base64 (gzip or deflate too) of UTF-8 text."""
     encoded = isinstance(result, dict) and result.get("isBase64Encoded")
     if not (encoded and isinstance(result.get("body"), str)):
         return result
@@ -113,8 +114,10 @@ def readable(result: Any) -> Any:
         data = base64.b64decode(result["body"], validate=True)
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
+        elif "deflate" in (result.get("multiValueHeaders") or {}).get("Content-Encoding", []):
+            data = zlib.decompress(data)
         return {**result, "decodedBody": data.decode("utf-8")}
-    except (binascii.Error, UnicodeDecodeError, OSError):
+    except (binascii.Error, UnicodeDecodeError, OSError, zlib.error):
         return result
 
 

@@ -155,10 +155,15 @@ def invoke(module: ModuleType, event: dict[str, Any]) -> tuple[int, dict[str, st
     body = response.get("body") or ""
     if response.get("isBase64Encoded"):
         body = base64.b64decode(body)
-        if merged_headers(response).get("Content-Encoding") == "gzip":
+        encoding = merged_headers(response).get("Content-Encoding")
+        if encoding == "gzip":
             import gzip
 
             body = gzip.decompress(body)
+        elif encoding == "deflate":
+            import zlib
+
+            body = zlib.decompress(body)
     parsed = json.loads(body) if body else None
     return response["statusCode"], merged_headers(response), parsed
 

@@ -72,6 +72,13 @@ class FakeUnitOfWork:
         stored = self.accounts.get(user_id)
         return None if stored is None else stored.version
 
+    def stored_answer(self, user_id: str) -> None:
+        """Nothing is stored encoded here: every full read loads the account."""
+        return None
+
+    def refresh(self, loaded: Loaded) -> None:
+        """Nothing is stored in an older form here."""
+
     def commit(self, loaded: Loaded, records: tuple[AnswerRecord, ...] = (), token: str | None = None) -> int:
         if self.before_commit:
             self.before_commit.pop(0)(self)

@@ -21,11 +21,11 @@ from ciq.errors import (
 from ciq.metrics import flushed
 from ciq.services import user_data
 from ciq.store.unit_of_work import DynamoUnitOfWork
-from ciq.web import render
+from ciq.web import render, spliced
 from ciq.web.api import Api, written_response
-from ciq.web.conditional import conditional_read
+from ciq.web.conditional import conditional_read, conditional_response
 from ciq.web.preconditions import parse_since, write_request
-from ciq.web.request import identity, json_object, prefers_minimal
+from ciq.web.request import header, identity, json_object, prefers_minimal
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
@@ -62,11 +62,12 @@ def read() -> Response[str]:
             lambda: user_data.read_since(store, user_id, since),
             render.since_answer,
         )
-    return conditional_read(
+    accept_encoding = header(event, "Accept-Encoding")
+    return conditional_response(
         event,
         lambda holds: user_data.held_version(store, user_id, holds),
         lambda: user_data.read(store, user_id),
-        render.data_answer,
+        lambda answer, version: spliced.data_response(answer, version, accept_encoding),
     )
 
 

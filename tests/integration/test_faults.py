@@ -268,6 +268,17 @@ def test_a_transaction_refused_by_dynamodb_answers_its_documented_status(
 CORRUPTIONS: dict[str, tuple[str, dict[str, Any], str]] = {
     "workspace-zlib": ("D#WS#ws-1", {"z": {"B": b"\x78\x9cnot zlib at all"}}, "zlib"),
     "workspace-json": ("D#WS#ws-1", {"j": {"S": '{"workspace": {"id": "ws-1",'}}, "WorkspaceRecord"),
+    "workspace-fragments": (
+        "D#WS#ws-1",
+        {
+            "af": {"N": "1"},
+            "fp": {"B": b"0" * 16},
+            "pz": {"B": b"\xff\xfe not deflate"},
+            "pc": {"N": "1"},
+            "px": {"S": '[["w","",15,9,1]]'},
+        },
+        "checksum",
+    ),
     "root-json": ("D#ROOT", {"j": {"S": "{not json"}}, "RootRecord"),
     "root-schema": ("D#ROOT", {"j": {"S": '{"schema_version": "one"}'}}, "RootRecord"),
 }
@@ -281,7 +292,7 @@ def test_a_corrupt_stored_item_is_a_logged_500_never_a_422(
     client.data()
     sk, body, reason = CORRUPTIONS[corruption]
     item = stored(client.user_id)[sk]
-    item = {k: v for k, v in item.items() if k not in ("j", "z")} | body
+    item = {k: v for k, v in item.items() if k not in ("j", "z", "af", "fp", "pz", "pc", "px")} | body
     boto3.client("dynamodb").put_item(TableName=TABLE_NAME, Item=item)
     before = stored(client.user_id)
     caplog.clear()

@@ -557,11 +557,15 @@ def test_connections_are_stored_once(setup_client: SetupClient) -> None:
     import json
 
     from ciq.store.codec import decode_body
+    from ciq.store.fragments import decode_workspace
+
+    def text(sk: str, item: dict[str, Any]) -> bytes:
+        return decode_workspace(item)[0].to_json_bytes() if sk.startswith("D#WS#") else decode_body(item)
 
     root = json.loads(decode_body(items["D#ROOT"]))
     index = root.pop("index")
-    workspaces = {sk: decode_body(item) for sk, item in items.items() if sk.startswith("D#WS#")}
-    holders = [sk for sk, body in workspaces.items() if added["id"].encode() in body]
+    workspaces = [sk for sk in items if sk.startswith("D#WS#")]
+    holders = [sk for sk in workspaces if added["id"].encode() in text(sk, items[sk])]
     assert holders == ["D#WS#ws-1"]
     assert added["id"] not in json.dumps(root)
     assert added["id"] in index["homes"]["ws-1"]

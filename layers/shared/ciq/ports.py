@@ -26,7 +26,7 @@ if TYPE_CHECKING:
         SessionRecord,
         VerifyFailures,
     )
-    from ciq.contracts.entities import Profile
+    from ciq.contracts.entities import Group, Profile
     from ciq.domain.account import Account
     from ciq.domain.reach import Reach
 
@@ -65,6 +65,43 @@ class Changes:
     exact: bool
 
 
+@dataclass(frozen=True)
+class Fragment:
+    """One entity's answer text, compressed on its own (ciq.store.fragments): which list it goes
+    to (`kind`), its creation time (the answer's order), where it sits in its workspace's `data`,
+    and its raw length and Adler-32."""
+
+    kind: str
+    created_at: str
+    offset: int
+    length: int
+    raw_length: int
+    adler: int
+
+
+@dataclass(frozen=True)
+class StoredWorkspace:
+    """A workspace item's fragments, undecoded: the workspace object first, then its KBs, agents,
+    connections and node positions, each in its stored order."""
+
+    workspace_id: str
+    data: bytes
+    fragments: list[Fragment]
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The whole data at `version` as stored fragments plus the root fields: what a full read
+    answers, already in its answer form (every item fresh, the account initialized and of the
+    current schema), for the edge to splice without decoding any entity."""
+
+    version: int
+    schema_version: int
+    profile: Profile
+    groups: list[Group]
+    workspaces: list[StoredWorkspace]  # in the account's workspace order
+
+
 class UnitOfWork(Protocol):
     def load(self, user_id: str, reach: Reach | None = None) -> Loaded | None:
         """The account, or None when the user has no root item. With a `reach`, it may be a partial
@@ -75,6 +112,14 @@ class UnitOfWork(Protocol):
 
     def changed_since(self, user_id: str, since: int) -> Changes | None:
         """What changed after `since` (a delta read), or None when the user has no root item."""
+
+    def stored_answer(self, user_id: str) -> StoredAnswer | None:
+        """The full read as stored fragments, or None when only a load can answer (no root item,
+        data not yet hydrated, or an item not in the current answer form)."""
+
+    def refresh(self, loaded: Loaded) -> None:
+        """Rewrites the items of `loaded` stored in an older form, their data unchanged (no new
+        version); best effort: a write that came in between leaves them for a later read."""
 
     def commit(
         self, loaded: Loaded, records: tuple[AnswerRecord, ...] = (), token: str | None = None

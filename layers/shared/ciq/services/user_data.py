@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ciq.contracts.entities import UserData
     from ciq.domain.account import Account
     from ciq.domain.context import Context
-    from ciq.ports import UnitOfWork
+    from ciq.ports import StoredAnswer, UnitOfWork
     from ciq.services.writes import WriteRequest, Written
 
 
@@ -53,7 +53,13 @@ def held_version(uow: UnitOfWork, user_id: str, holds: Callable[[int], bool]) ->
     return versions.held_version(uow, user_id, holds, first_read_stores=True)
 
 
-def read(uow: UnitOfWork, user_id: str) -> tuple[DataAnswer, int]:
+def read(uow: UnitOfWork, user_id: str) -> tuple[DataAnswer | StoredAnswer, int]:
+    """The full data: as stored answer fragments when every item holds the current answer form
+    (nothing to hydrate or derive), else loaded, hydrated (and stored once when that changed a fact,
+    or rewritten in the current form when an item was older)."""
+    stored = uow.stored_answer(user_id)
+    if stored is not None:
+        return stored, stored.version
     account, version = read_account(uow, user_id)
     return DataAnswer(account.to_user_data(), version), version
 

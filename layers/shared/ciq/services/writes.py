@@ -174,6 +174,7 @@ def read_account(uow: UnitOfWork, user_id: str) -> tuple[Account, int]:
     while True:
         loaded = _load(uow, user_id)
         if not aggregate.loaded(loaded.account, Context(user_id)):
+            uow.refresh(loaded)  # items stored in an older form: rewritten once, data unchanged
             return loaded.account, loaded.version
         try:
             return loaded.account, uow.commit(loaded)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ciq.contracts.entities import SCHEMA_VERSION
-from ciq.ports import AnswerRecord, Changes, Loaded
+from ciq.ports import AnswerRecord, Changes, Loaded, StoredAnswer
 from ciq.store import idempotency, user_store
 from ciq.store.records import assemble
 
@@ -38,6 +38,13 @@ class DynamoUnitOfWork:
             workspace_order=list(root.workspace_order),
             exact=root.initialized and root.schema_version == SCHEMA_VERSION,
         )
+
+    def stored_answer(self, user_id: str) -> StoredAnswer | None:
+        return user_store.load_answer(user_id)
+
+    def refresh(self, loaded: Loaded) -> None:
+        if isinstance(loaded.handle, user_store.Snapshot) and loaded.handle.stale:
+            user_store.refresh(loaded.handle, loaded.account)
 
     def commit(self, loaded: Loaded, records: tuple[AnswerRecord, ...] = (), token: str | None = None) -> int:
         account: Account = loaded.account

@@ -10,20 +10,21 @@ very write landed, on any engine, even when other writes committed after it befo
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ciq.contracts.entities import SCHEMA_VERSION
-from ciq.errors import ConcurrentModification
-from ciq.store import commits, keys
-from ciq.store.codec import decode_body, decode_record, encode_body
-from ciq.store.dynamo import call, query_all, table, transact
+from ciq.errors import AppError, ConcurrentModification, ConditionFailed
+from ciq.ports import StoredAnswer
+from ciq.store import commits, fragments, keys
+from ciq.store.codec import decode_record, encode_body
+from ciq.store.dynamo import MAX_TRANSACTION_BYTES, MAX_TRANSACTION_ITEMS, call, query_all, table, transact
+from ciq.store.errors import VersionConflict
 from ciq.store.records import (
     IdIndex,
     RootRecord,
-    WorkspaceRecord,
     assemble,
     id_index,
     outside_of,
@@ -38,8 +39,10 @@ if TYPE_CHECKING:
 
     from ciq.domain.account import Account
     from ciq.domain.reach import Reach
+    from ciq.store.records import WorkspaceRecord
 
 TORN_READ_RETRIES = 5
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Snapshot:
     fingerprints: dict[str, bytes] = field(default_factory=dict)
     commit_tokens: list[str] = field(default_factory=list)  # of the latest writes, newest first
     index: IdIndex | None = None  # the root's, as read
+    stale: list[str] = field(default_factory=list)  # workspace items not in the current answer form
 
 
 def load(user_id: str) -> Snapshot | None:
@@ -108,14 +112,15 @@ def _read(user_id: str) -> Snapshot | object | None:
     if root_item is None:
         return None
     root = decode_record(RootRecord, root_item)
-    records, fingerprints = [], {}
+    records, fingerprints, stale = [], {}, []
     for workspace_id in root.workspace_order:
         stored = workspace_items.get(workspace_id)
         if stored is None or int(stored["v"]["N"]) != root.workspace_versions.get(workspace_id):
             return _TORN
-        body = decode_body(stored)
-        records.append(decode_record(WorkspaceRecord, stored, body))
-        fingerprints[workspace_id] = _digest(body)
+        record, fingerprints[workspace_id], fresh = fragments.decode_workspace(stored)
+        records.append(record)
+        if not fresh:
+            stale.append(workspace_id)
     return Snapshot(
         account=assemble(user_id, root, records),
         version=int(root_item["version"]["N"]),
@@ -123,6 +128,7 @@ def _read(user_id: str) -> Snapshot | object | None:
         fingerprints=fingerprints,
         commit_tokens=_commit_tokens(root_item),
         index=root.index,
+        stale=stale,
     )
 
 
@@ -136,6 +142,21 @@ def load_reach(user_id: str, reach: Reach) -> Snapshot | None:
         snapshot = _read_reach(user_id, reach)
         if snapshot is not _TORN:
             return snapshot  # type: ignore[return-value]
+    raise ConcurrentModification(
+        "the account is being written by another request; retry shortly", headers={"Retry-After": "1"}
+    )
+
+
+def load_answer(user_id: str) -> StoredAnswer | None:
+    """The full read as stored fragments (the same consistent Query and torn-read check as `load`,
+    no entity decoded), or None when only `load` can answer: no root item, an account not yet
+    hydrated or of an older schema, or a workspace item not in the current answer form."""
+    for attempt in range(TORN_READ_RETRIES):
+        if attempt:
+            time.sleep(0.01 * attempt)
+        answer = _read_answer(user_id)
+        if answer is not _TORN:
+            return answer  # type: ignore[return-value]
     raise ConcurrentModification(
         "the account is being written by another request; retry shortly", headers={"Retry-After": "1"}
     )
@@ -157,14 +178,15 @@ def _read_reach(user_id: str, reach: Reach) -> Snapshot | object | None:
     named = reach.workspaces | {homes[e] for e in reach.entities if e in homes}
     wanted = [w for w in root.workspace_order if w in named]
     stored = _get_workspace_items(user_id, wanted)
-    records, fingerprints = [], {}
+    records, fingerprints, stale = [], {}, []
     for workspace_id in wanted:
         item = stored.get(workspace_id)
         if item is None or int(item["v"]["N"]) != root.workspace_versions.get(workspace_id):
             return _TORN  # a write landed between the root and its workspace items: read again
-        body = decode_body(item)
-        records.append(decode_record(WorkspaceRecord, item, body))
-        fingerprints[workspace_id] = _digest(body)
+        record, fingerprints[workspace_id], fresh = fragments.decode_workspace(item)
+        records.append(record)
+        if not fresh:
+            stale.append(workspace_id)
     account = assemble(user_id, root, records)
     account.outside = outside_of(root, set(wanted))
     return Snapshot(
@@ -174,6 +196,7 @@ def _read_reach(user_id: str, reach: Reach) -> Snapshot | object | None:
         fingerprints=fingerprints,
         commit_tokens=_commit_tokens(root_item),
         index=root.index,
+        stale=stale,
     )
 
 
@@ -199,6 +222,94 @@ def _get_workspace_items(user_id: str, workspace_ids: list[str]) -> dict[str, di
 
 
 BATCH_GET_KEYS = 100
+
+
+def _read_answer(user_id: str) -> StoredAnswer | object | None:
+    items = query_all(
+        TableName=table(),
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": keys.user_pk(user_id)}, ":prefix": {"S": keys.DATA_PREFIX}},
+        ConsistentRead=True,
+    )
+    root_item, workspace_items = _by_kind(items)
+    if root_item is None:
+        return None
+    root = decode_record(RootRecord, root_item)
+    if not root.initialized or root.schema_version != SCHEMA_VERSION:
+        return None
+    workspaces = []
+    for workspace_id in root.workspace_order:
+        stored = workspace_items.get(workspace_id)
+        if stored is None or int(stored["v"]["N"]) != root.workspace_versions.get(workspace_id):
+            return _TORN
+        if not fragments.is_fresh(stored):
+            return None
+        workspaces.append(fragments.stored_workspace(workspace_id, stored))
+    return StoredAnswer(
+        version=int(root_item["version"]["N"]),
+        schema_version=root.schema_version,
+        profile=root.profile,
+        groups=root.groups,
+        workspaces=workspaces,
+    )
+
+
+def refresh(snapshot: Snapshot, account: Account) -> None:
+    """Rewrites the snapshot's stale workspace items in the current answer form, each with the
+    version it had (its data is the same, so the account keeps its version and ETag), in
+    transactions conditioned on the root's version being still the one read. `account` is the
+    snapshot's account, hydrated without a change to store (so derived). Best effort: when a write
+    came in between, or the store is busy, the items stay as they are for a later read."""
+    records = workspace_records(account)
+    puts: list[tuple[TransactWriteItemTypeDef, int]] = []  # and its size
+    for workspace_id in snapshot.stale:
+        record = records.get(workspace_id)
+        if record is None:
+            continue
+        body = record.to_json_bytes()
+        print_ = _digest(body)
+        if print_ != snapshot.fingerprints.get(workspace_id):
+            continue  # changed in memory: only a write may store it
+        attributes = fragments.encode_workspace(record, print_, f"workspace {workspace_id!r}")
+        if "pz" not in attributes:
+            continue  # too large for fragments: rewriting would change nothing
+        item = {
+            "pk": {"S": keys.user_pk(account.user_id)},
+            "sk": {"S": keys.workspace_sk(workspace_id)},
+            "v": {"N": str(snapshot.workspace_versions[workspace_id])},
+            **attributes,
+        }
+        size = len(attributes["pz"]["B"]) + len(attributes["px"]["S"]) + 200
+        puts.append(({"Put": {"TableName": table(), "Item": item}}, size))
+    for chunk in _chunks(puts):
+        unchanged_root: TransactWriteItemTypeDef = {
+            "ConditionCheck": {
+                "TableName": table(),
+                "Key": {"pk": {"S": keys.user_pk(account.user_id)}, "sk": {"S": keys.ROOT_SK}},
+                "ConditionExpression": "version = :expected",
+                "ExpressionAttributeValues": {":expected": {"N": str(snapshot.version)}},
+            }
+        }
+        try:
+            transact([unchanged_root, *chunk])
+        except (VersionConflict, ConditionFailed, AppError) as error:  # never fails the read itself
+            _log.info("stale items left for a later read: %s", type(error).__name__)
+            return
+
+
+def _chunks(puts: list[tuple[TransactWriteItemTypeDef, int]]) -> Iterable[list[TransactWriteItemTypeDef]]:
+    """Puts in groups that fit one transaction beside its condition check (items and bytes)."""
+    chunk: list[TransactWriteItemTypeDef] = []
+    size = 0
+    for put, put_bytes in puts:
+        full = len(chunk) + 2 > MAX_TRANSACTION_ITEMS or size + put_bytes > MAX_TRANSACTION_BYTES - 4096
+        if chunk and full:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(put)
+        size += put_bytes
+    if chunk:
+        yield chunk
 
 
 @dataclass
@@ -250,7 +361,7 @@ def _read_changed(user_id: str, since: int) -> ChangedSince | object | None:
         stored = workspace_items.get(workspace_id)
         if stored is None or int(stored["v"]["N"]) != written:
             return _TORN  # a write was caught half-way, as in `_read`
-        records.append(decode_record(WorkspaceRecord, stored, decode_body(stored)))
+        records.append(fragments.decode_workspace(stored)[0])
     return ChangedSince(root=root, version=int(root_item["version"]["N"]), workspaces=records)
 
 
@@ -274,7 +385,8 @@ def save(
     records = workspace_records(account)
     for workspace_id, record in records.items():
         body = record.to_json_bytes()
-        if old_fingerprints.get(workspace_id) == _digest(body):
+        print_ = _digest(body)
+        if old_fingerprints.get(workspace_id) == print_:
             versions[workspace_id] = old_versions[workspace_id]
             continue
         versions[workspace_id] = version
@@ -286,7 +398,7 @@ def save(
                         "pk": pk,
                         "sk": {"S": keys.workspace_sk(workspace_id)},
                         "v": {"N": str(version)},
-                        **encode_body(body, f"workspace {workspace_id!r}"),
+                        **fragments.encode_workspace(record, print_, f"workspace {workspace_id!r}"),
                     },
                 }
             }
@@ -370,4 +482,4 @@ def new_user_item(account: Account) -> TransactWriteItemTypeDef:
 
 
 def _digest(body: bytes) -> bytes:
-    return hashlib.blake2b(body, digest_size=16).digest()
+    return fragments.fingerprint(body)

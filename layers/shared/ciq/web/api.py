@@ -140,6 +140,8 @@ class Api:
         response["headers"] = headers
         headers.update(self._cors(origin))
         headers.update(SECURITY_HEADERS)
+        if "Content-Encoding" in (response.get("multiValueHeaders") or {}):  # encoded by its route
+            headers["Vary"] = _vary(headers.get("Vary"), "Accept-Encoding")
         return _maybe_gzip(response, _header(event, "accept-encoding"))
 
     def _cors(self, origin: str | None) -> dict[str, str]:
@@ -247,7 +249,7 @@ def _maybe_gzip(response: dict[str, Any], accept_encoding: str | None) -> dict[s
         not isinstance(body, str)
         or response.get("isBase64Encoded")
         or len(body) <= GZIP_THRESHOLD_BYTES
-        or "gzip" not in (accept_encoding or "").lower()
+        or not accepts_encoding(accept_encoding, "gzip")
     ):
         return response
     response["body"] = base64.b64encode(gzip.compress(body.encode(), compresslevel=5)).decode()
@@ -255,6 +257,22 @@ def _maybe_gzip(response: dict[str, Any], accept_encoding: str | None) -> dict[s
     response["headers"]["Content-Encoding"] = "gzip"
     response["headers"]["Vary"] = _vary(response["headers"].get("Vary"), "Accept-Encoding")
     return response
+
+
+def accepts_encoding(accept_encoding: str | None, coding: str) -> bool:
+    """Whether an Accept-Encoding value names `coding` without refusing it (`;q=0`)."""
+    for member in (accept_encoding or "").split(","):
+        name, _, parameters = member.partition(";")
+        if name.strip().lower() != coding:
+            continue
+        weight = parameters.strip().lower()
+        if weight.startswith("q="):
+            try:
+                return float(weight[2:]) > 0
+            except ValueError:
+                return False
+        return True
+    return False
 
 
 def _vary(existing: str | None, value: str) -> str:

@@ -61,9 +61,21 @@ def conditional_read(
     unchanged: Callable[[Callable[[int], bool]], int | None],
     read: Callable[[], tuple[A, int]],
     render: Callable[[A], str],
-) -> Response[str]:
+) -> Response[Any]:
     """304 when `unchanged` (given what the client holds) finds the stored version held without a
     full read; otherwise the full read, which is still a 304 when its version is held."""
+    return conditional_response(
+        event, unchanged, read, lambda answer, version: versioned_response(200, render(answer), version)
+    )
+
+
+def conditional_response(
+    event: dict[str, Any],
+    unchanged: Callable[[Callable[[int], bool]], int | None],
+    read: Callable[[], tuple[A, int]],
+    respond: Callable[[A, int], Response[Any]],
+) -> Response[Any]:
+    """`conditional_read` for a read that makes its own 200 (`respond`: the answer and its version)."""
     held = held_versions(header(event, "If-None-Match"))
     if held is not None:
         version = unchanged(held.holds)
@@ -72,4 +84,4 @@ def conditional_read(
     answer, version = read()
     if held is not None and held.holds(version):
         return not_modified(version)
-    return versioned_response(200, render(answer), version)
+    return respond(answer, version)
