@@ -3,6 +3,7 @@ without a table: the pieces, the zlib framing, the Adler-32 combination, the ans
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import random
 import zlib
@@ -38,7 +39,10 @@ ANSWER_FORM_SOURCES = (
     "layers/shared/ciq/domain/kb_validation.py",
     "layers/shared/ciq/contracts/entities.py",
 )
-PINNED = {1: "1b60e07f43d737e4a3cfb59b0c4c308a36dfbbaa269d20c9b626dd827f45e2d4"}
+PINNED = {
+    1: "1b60e07f43d737e4a3cfb59b0c4c308a36dfbbaa269d20c9b626dd827f45e2d4",
+    2: "1b60e07f43d737e4a3cfb59b0c4c308a36dfbbaa269d20c9b626dd827f45e2d4",  # the index gained CRC-32s
+}
 T0 = "2026-01-01T00:00:00.000Z"
 
 
@@ -134,10 +138,13 @@ def test_a_spliced_answer_inflates_to_the_answer_rendered_from_the_data(seed: in
     account = _account(random.Random(seed), workspaces=1 + seed % 5)
     expected = render.data_answer(render_answer(account, 7)).encode()
     # When its answer is spliced from the stored fragments
-    stream, length = spliced.splice(_stored_answer(account, 7))
-    # Then zlib inflates it (header, blocks and Adler-32 valid) to the very bytes of the answer
-    assert zlib.decompress(stream) == expected
-    assert length == len(expected)
+    stream = spliced.splice(_stored_answer(account, 7))
+    # Then zlib and gzip inflate it (headers, blocks, Adler-32, CRC-32 and size all valid) to the
+    # very bytes of the answer
+    assert zlib.decompress(stream.zlib()) == expected
+    assert gzip.decompress(stream.gzip()) == expected
+    assert stream.inflated() == expected
+    assert stream.length == len(expected)
 
 
 def render_answer(account: Account, version: int) -> object:
@@ -210,6 +217,15 @@ def test_a_workspace_too_large_for_fragments_keeps_the_single_body_form(
     assert set(item) <= {"j", "z"}
 
 
+@pytest.mark.parametrize("split", [0, 1, 100, 70_000])
+def test_crc32_combine_matches_the_checksum_of_the_whole(split: int) -> None:
+    # Given a text cut in two anywhere, shorter or longer than the zero chunk
+    text = bytes(random.Random(split).getrandbits(8) for _ in range(140_000))
+    first, second = text[:split], text[split:]
+    # When the halves' CRC-32s are combined / Then it is the CRC-32 of the whole
+    assert spliced.crc32_combine(zlib.crc32(first), zlib.crc32(second), len(second)) == zlib.crc32(text)
+
+
 @pytest.mark.parametrize("split", [0, 1, 7, 5552, 65521, 70000])
 def test_adler32_combine_matches_the_checksum_of_the_whole(split: int) -> None:
     # Given some bytes cut in two
@@ -227,7 +243,9 @@ def test_glue_longer_than_one_stored_block_is_split_across_blocks() -> None:
     account.groups = [Group(id=f"grp-{n}", name="g" * 100) for n in range(800)]
     expected = render.data_answer(render_answer(account, 3)).encode()
     # When it is spliced / Then it still inflates to the answer
-    assert zlib.decompress(spliced.splice(_stored_answer(account, 3))[0]) == expected
+    stream = spliced.splice(_stored_answer(account, 3))
+    assert zlib.decompress(stream.zlib()) == expected
+    assert gzip.decompress(stream.gzip()) == expected
 
 
 @pytest.mark.parametrize(

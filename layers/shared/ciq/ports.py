@@ -69,7 +69,7 @@ class Changes:
 class Fragment:
     """One entity's answer text, compressed on its own (ciq.store.fragments): which list it goes
     to (`kind`), its creation time (the answer's order), where it sits in its workspace's `data`,
-    and its raw length and Adler-32."""
+    and its raw length, Adler-32 and CRC-32."""
 
     kind: str
     created_at: str
@@ -77,6 +77,7 @@ class Fragment:
     length: int
     raw_length: int
     adler: int
+    crc: int
 
 
 @dataclass(frozen=True)

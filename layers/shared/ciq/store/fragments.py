@@ -7,7 +7,8 @@ derived fields included), each text compressed on its own as raw deflate ended b
 that the pieces of any workspaces can be concatenated, with stored blocks of JSON glue between them,
 into one deflate stream: the answer, compressed, without decoding a single entity (ciq.web.spliced).
 An index says what each piece is (its list, its creation time for the answer's order, its compressed
-and raw lengths, the Adler-32 of its text).
+and raw lengths, the Adler-32 and the CRC-32 of its text: the checksums of a zlib and of a gzip
+answer are combined from them).
 
 Loads that need the domain's values still get them: the pieces are inflated, joined into one JSON
 text and validated once per workspace. Items written before this form (`j`/`z`, the stored form
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 # ciq/domain/derive.py, ciq/domain/kb_validation.py or ciq/contracts/entities.py change what an
 # entity looks like in the answer (tests/unit/test_fragments.py pins their source): items of
 # another form are never spliced; the next read answers from the data and rewrites them.
-ANSWER_FORM = 1
+ANSWER_FORM = 2  # 2: the index also keeps each text's CRC-32 (gzip answers spliced too)
 
 # Kinds of piece, in the order they are stored in an item.
 WORKSPACE, KNOWLEDGE_BASE, AGENT, CONNECTION, NODE_POSITIONS = "w", "k", "a", "c", "n"
@@ -91,7 +92,7 @@ def encode_workspace(record: WorkspaceRecord, print_: bytes, what: str) -> dict[
     for kind, created_at, text in answer_texts(record):
         piece = deflate_piece(text)
         pieces.append(piece)
-        index.append([kind, created_at, len(piece), len(text), zlib.adler32(text)])
+        index.append([kind, created_at, len(piece), len(text), zlib.adler32(text), zlib.crc32(text)])
     data = b"".join(pieces)
     index_text = json.dumps(index, separators=(",", ":"))
     if len(data) + len(index_text) > MAX_BODY_BYTES:
@@ -115,8 +116,8 @@ def stored_workspace(workspace_id: str, item: dict[str, Any]) -> StoredWorkspace
     try:
         rows = json.loads(item["px"]["S"])
         fragments, offset = [], 0
-        for kind, created_at, length, raw_length, adler in rows:
-            fragments.append(Fragment(kind, created_at, offset, length, raw_length, adler))
+        for kind, created_at, length, raw_length, adler, crc in rows:
+            fragments.append(Fragment(kind, created_at, offset, length, raw_length, adler, crc))
             offset += length
     except (KeyError, ValueError, TypeError) as error:
         raise CorruptItem(item, f"fragment index: {type(error).__name__}") from None
