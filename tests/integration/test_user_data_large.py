@@ -1,6 +1,7 @@
 """Large accounts (CONTRACT §7 "Large accounts work", §9 "Limits"): 200 workspaces with 2,000 KBs
-holding full drafts are stored and read back (gzip over 1 MB, or deflate for a client that accepts only deflate); a single workspace that cannot fit
-in a DynamoDB item is refused with 413 aggregate_too_large and nothing is written."""
+holding full drafts are stored and read back (gzip over 1 MB, or deflate for a client that accepts
+only deflate); a single workspace that cannot fit in a DynamoDB item is refused with 413
+aggregate_too_large and nothing is written."""
 
 from __future__ import annotations
 
