@@ -101,7 +101,7 @@ def test_defaults_are_created_and_read_back_equal(local_table: LocalTable) -> No
     # Then one root and one workspace item exist at version 1, and a load gives the same account
     assert version == 1
     items = stored_items(local_table.client, local_table.name, user_id)
-    assert set(items) == {ROOT, WS1}
+    assert set(items) == {ROOT, WS1, "D#INDEX"}
     assert items[ROOT]["version"] == {"N": "1"}
     assert items[WS1]["v"] == {"N": "1"}
     snapshot = user_store.load(user_id)
@@ -233,7 +233,8 @@ def test_only_changed_workspace_items_are_written(
     assert items[WS1]["v"] == {"N": "1"}
     assert items[WS2]["v"] == {"N": "2"}
     written = [[next(iter(item.values()))["Item"]["sk"]["S"] for item in tx] for tx in transactions(calls)]
-    assert written == [[ROOT, WS1, WS2], [ROOT, WS2], [ROOT]]  # the creation, then the two changes
+    # the creation (with the id index), then the two changes (no id came or went)
+    assert written == [[ROOT, WS1, WS2, "D#INDEX"], [ROOT, WS2], [ROOT]]
     final = user_store.load(user_id)
     assert final is not None
     assert final.workspace_versions == {"ws-1": 1, "ws-2": 2}

@@ -271,11 +271,11 @@ CORRUPTIONS: dict[str, tuple[str, dict[str, Any], str]] = {
     "workspace-fragments": (
         "D#WS#ws-1",
         {
-            "af": {"N": "1"},
+            "af": {"N": "2"},
             "fp": {"B": b"0" * 16},
             "pz": {"B": b"\xff\xfe not deflate"},
             "pc": {"N": "1"},
-            "px": {"S": '[["w","",15,9,1]]'},
+            "px": {"S": '[["w","",15,9,1,1]]'},
         },
         "checksum",
     ),

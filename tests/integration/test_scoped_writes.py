@@ -66,12 +66,14 @@ def test_a_minimal_edit_reads_the_root_and_its_one_workspace_item(client: Client
             headers=MINIMAL,
         )
 
-    # Then the root is read, then ws-b's item alone, then the transaction is written: no Query
+    # Then the root and the id index are read, then ws-b's item alone, then the transaction writes
+    # the root and that item (no id came or went: the index stays): no Query
     assert status == 200, answer
-    assert [name for name, _ in calls] == ["GetItem", "BatchGetItem", "TransactWriteItems"]
-    keys = next(iter(calls[1][1]["RequestItems"].values()))["Keys"]
-    assert [key["sk"]["S"] for key in keys] == ["D#WS#ws-b"]
-    assert next(iter(calls[1][1]["RequestItems"].values()))["ConsistentRead"] is True
+    assert [name for name, _ in calls] == ["BatchGetItem", "BatchGetItem", "TransactWriteItems"]
+    assert read_keys(calls[0][1]) == ["D#ROOT", "D#INDEX"]
+    assert read_keys(calls[1][1]) == ["D#WS#ws-b"]
+    assert all(next(iter(c[1]["RequestItems"].values()))["ConsistentRead"] for c in calls[:2])
+    assert written_keys(calls[2][1]) == ["D#ROOT", "D#WS#ws-b"]
     assert [kb["name"] for kb in answer["changed"]["knowledgeBases"]] == ["Renamed"]
     assert client.data()[0]["knowledgeBases"][-2]["name"] == "Renamed"
 
@@ -84,12 +86,38 @@ def test_a_root_only_change_reads_no_workspace_item(client: Client) -> None:
     with dynamodb_calls() as calls:
         status, _, answer = client.post({"type": "profile.update", "company": "New Co"}, headers=MINIMAL)
 
-    # Then only the root is read and written
+    # Then only the root (with the index) is read, and the root alone written
     assert status == 200, answer
-    assert [name for name, _ in calls] == ["GetItem", "TransactWriteItems"]
-    written = [next(iter(entry.values())) for entry in calls[1][1]["TransactItems"]]
-    assert [item["Item"]["sk"]["S"] for item in written] == ["D#ROOT"]
+    assert [name for name, _ in calls] == ["BatchGetItem", "TransactWriteItems"]
+    assert written_keys(calls[1][1]) == ["D#ROOT"]
     assert answer["profile"]["company"] == "New Co"
+
+
+def test_a_create_writes_the_id_index_with_its_workspace(client: Client) -> None:
+    # Given an account of three workspaces
+    three_workspaces(client)
+
+    # When a KB is created in ws-c with a minimal answer
+    with dynamodb_calls() as calls:
+        status, _, answer = client.post(
+            {"type": "knowledgeBase.create", "workspaceId": "ws-c", "id": "kb-new"}, headers=MINIMAL
+        )
+
+    # Then the index item is written in the same transaction, and names the new KB in ws-c
+    assert status == 200, answer
+    assert sorted(written_keys(calls[-1][1])) == ["D#INDEX", "D#ROOT", "D#WS#ws-c"]
+    from ciq.store.codec import decode_body
+
+    assert "kb-new" in json.loads(decode_body(stored_items(client.user_id)["D#INDEX"]))["homes"]["ws-c"]
+
+
+def read_keys(params: dict[str, Any]) -> list[str]:
+    return [key["sk"]["S"] for key in next(iter(params["RequestItems"].values()))["Keys"]]
+
+
+def written_keys(params: dict[str, Any]) -> list[str]:
+    entries = [next(iter(entry.values())) for entry in params["TransactItems"]]
+    return [(entry.get("Item") or entry["Key"])["sk"]["S"] for entry in entries]
 
 
 def test_a_full_answer_still_reads_the_whole_account(client: Client) -> None:
@@ -159,19 +187,21 @@ def test_an_entity_created_before_a_stored_one_gets_the_whole_accounts_answer(cl
 
 
 def test_an_account_stored_before_the_index_is_read_whole_once(client: Client) -> None:
-    # Given an account whose root was written before the id index existed
+    # Given an account written before the id index existed (no index item, no index_version)
     import boto3
 
     from ciq.settings import get_settings
     from ciq.store.codec import decode_body, encode_body
 
     three_workspaces(client)
+    dynamodb, table = boto3.client("dynamodb"), get_settings().table_name
     root = stored_items(client.user_id)["D#ROOT"]
     body = json.loads(decode_body(root))
-    del body["index"]
+    del body["index_version"]
     root = {key: value for key, value in root.items() if key not in ("j", "z")}
     root.update(encode_body(json.dumps(body).encode(), "account"))
-    boto3.client("dynamodb").put_item(TableName=get_settings().table_name, Item=root)
+    dynamodb.put_item(TableName=table, Item=root)
+    dynamodb.delete_item(TableName=table, Key={"pk": root["pk"], "sk": {"S": "D#INDEX"}})
 
     # When two minimal edits follow
     with dynamodb_calls() as first:
@@ -180,9 +210,32 @@ def test_an_account_stored_before_the_index_is_read_whole_once(client: Client) -
         assert client.post({"type": "profile.update", "company": "B"}, headers=MINIMAL)[0] == 200
 
     # Then the first reads the whole account and stores the index; the second reads the root alone
-    assert [name for name, _ in first] == ["GetItem", "Query", "TransactWriteItems"]
-    assert [name for name, _ in second] == ["GetItem", "TransactWriteItems"]
-    assert "index" in json.loads(decode_body(stored_items(client.user_id)["D#ROOT"]))
+    assert [name for name, _ in first] == ["BatchGetItem", "Query", "TransactWriteItems"]
+    assert sorted(written_keys(first[-1][1])) == ["D#INDEX", "D#ROOT"]
+    assert [name for name, _ in second] == ["BatchGetItem", "TransactWriteItems"]
+
+
+def test_a_change_that_fills_a_transaction_leaves_the_index_to_the_next_write(client: Client) -> None:
+    # Given the defaults, then an import of 98 workspaces: root + 98 workspace items + ws-1's delete
+    # fill the 100 items of one transaction, with no room for the id index
+    from ciq.store.codec import decode_body
+
+    client.data()
+    document = {"data": {"workspaces": [{"id": f"ws-imp-{i}", "name": f"W{i}"} for i in range(98)]}}
+    status, _, body = client.put(document)
+    assert status == 200, body
+    assert json.loads(decode_body(stored_items(client.user_id)["D#ROOT"])).get("index_version") is None
+
+    # When a minimal edit follows
+    with dynamodb_calls() as calls:
+        status, _, answer = client.post({"type": "profile.update", "company": "After"}, headers=MINIMAL)
+
+    # Then it reads the whole account, and writes the index with its change
+    assert status == 200, answer
+    assert [name for name, _ in calls] == ["BatchGetItem", "Query", "TransactWriteItems"]
+    assert sorted(written_keys(calls[-1][1])) == ["D#INDEX", "D#ROOT"]
+    index = json.loads(decode_body(stored_items(client.user_id)["D#INDEX"]))
+    assert len(index["homes"]) == 98
 
 
 # -- the same writes, minimal (scoped) and full (whole account), on two accounts ------------------

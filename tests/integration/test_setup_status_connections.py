@@ -553,7 +553,7 @@ def test_connections_are_stored_once(setup_client: SetupClient) -> None:
     # When the stored items are inspected
     items = stored_items(setup_client.user_id)
 
-    # Then the connection lives in ws-1's workspace item only; the root names it only in its id index
+    # Then the connection lives in ws-1's workspace item only, and the id index names it
     import json
 
     from ciq.store.codec import decode_body
@@ -563,7 +563,7 @@ def test_connections_are_stored_once(setup_client: SetupClient) -> None:
         return decode_workspace(item)[0].to_json_bytes() if sk.startswith("D#WS#") else decode_body(item)
 
     root = json.loads(decode_body(items["D#ROOT"]))
-    index = root.pop("index")
+    index = json.loads(decode_body(items["D#INDEX"]))
     workspaces = [sk for sk in items if sk.startswith("D#WS#")]
     holders = [sk for sk in workspaces if added["id"].encode() in text(sk, items[sk])]
     assert holders == ["D#WS#ws-1"]

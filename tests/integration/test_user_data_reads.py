@@ -124,7 +124,7 @@ def test_concurrent_first_gets_create_one_copy_of_the_defaults(
     assert [a["id"] for a in datas[0]["agents"]] == ["agent-default-1"]
     items = stored_items(user_id)
     assert items["D#ROOT"]["version"]["N"] == "1"
-    assert {sk for sk in items if sk.startswith("D#")} == {"D#ROOT", "D#WS#ws-1"}
+    assert {sk for sk in items if sk.startswith("D#")} == {"D#ROOT", "D#INDEX", "D#WS#ws-1"}
 
 
 def test_a_read_without_a_session_identity_is_401(user_data: ModuleType) -> None:

@@ -39,6 +39,13 @@ def unavailable() -> DependencyUnavailable:
     return DependencyUnavailable("the data store is unavailable; retry shortly", headers={"Retry-After": "1"})
 
 
+def fits_one_transaction(items: list[TransactWriteItemTypeDef]) -> bool:
+    """Whether `transact` would accept these items (DynamoDB's count and size limits)."""
+    return len(items) <= MAX_TRANSACTION_ITEMS and (
+        sum(_transact_item_bytes(item) for item in items) <= MAX_TRANSACTION_BYTES
+    )
+
+
 def transact(items: list[TransactWriteItemTypeDef]) -> None:
     """Writes all items or none. The first item is the one whose condition means "version conflict"."""
     if len(items) > MAX_TRANSACTION_ITEMS:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 DATA_PREFIX = "D#"
 ROOT_SK = "D#ROOT"
+INDEX_SK = "D#INDEX"  # the account's id index (records.IdIndex): written when its ids change
 WORKSPACE_SK_PREFIX = "D#WS#"
 SESSION_SK_PREFIX = "S#"
 IDEMPOTENCY_SK_PREFIX = "I#"

@@ -28,7 +28,9 @@ _DERIVED = {
 class IdIndex(BaseModel):
     """Which workspace holds each KB, agent and connection (a scoped write finds the workspace items
     of the ids it names here, and claims new ids against it), and the newest `createdAt` of any
-    of them (at least: a partial write only raises it)."""
+    of them (at least: a partial write only raises it). An item of its own (keys.INDEX_SK), not a
+    root field: every write rewrites the root and a conditional GET reads it, so the root stays
+    small; the index is rewritten only when an id comes or goes."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -50,7 +52,9 @@ class RootRecord(BaseModel):
     workspace_versions: dict[str, int] = {}
     setup: SetupState = SetupState()
     agent_deletions: list[str] = []
-    index: IdIndex | None = None  # None: written before the index existed (the next write adds it)
+    # The version at which the index item was last written; None: written before the index existed
+    # (the next write adds it). A read that finds the index at another version read a write half-way.
+    index_version: int | None = None
 
 
 class WorkspaceRecord(BaseModel):
@@ -67,7 +71,7 @@ class WorkspaceRecord(BaseModel):
 
 
 def root_record(
-    account: Account, workspace_versions: dict[str, int], index: IdIndex | None = None
+    account: Account, workspace_versions: dict[str, int], index_version: int | None = None
 ) -> RootRecord:
     """A partial account keeps its workspace order (a change that moves workspaces needs the whole
     account: ciq.domain.aggregate)."""
@@ -82,7 +86,7 @@ def root_record(
         workspace_versions=workspace_versions,
         setup=account.setup,
         agent_deletions=account.agent_deletions,
-        index=index,
+        index_version=index_version,
     )
 
 
@@ -103,9 +107,8 @@ def id_index(account: Account, records: dict[str, WorkspaceRecord], earlier: IdI
     return IdIndex(homes=homes, newest_created_at=newest)
 
 
-def outside_of(root: RootRecord, loaded: set[str]) -> Outside:
+def outside_of(root: RootRecord, index: IdIndex, loaded: set[str]) -> Outside:
     """What a partial account holding the workspaces `loaded` knows of the others."""
-    index = root.index or IdIndex()
     others = [w for w in root.workspace_order if w not in loaded]
     return Outside(
         workspace_order=tuple(root.workspace_order),

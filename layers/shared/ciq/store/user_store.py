@@ -16,11 +16,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ciq.contracts.entities import SCHEMA_VERSION
-from ciq.errors import AppError, ConcurrentModification, ConditionFailed
+from ciq.errors import AggregateTooLarge, AppError, ConcurrentModification, ConditionFailed
 from ciq.ports import StoredAnswer
 from ciq.store import commits, fragments, keys
 from ciq.store.codec import decode_record, encode_body
-from ciq.store.dynamo import MAX_TRANSACTION_BYTES, MAX_TRANSACTION_ITEMS, call, query_all, table, transact
+from ciq.store.dynamo import (
+    MAX_TRANSACTION_BYTES,
+    MAX_TRANSACTION_ITEMS,
+    call,
+    fits_one_transaction,
+    query_all,
+    table,
+    transact,
+)
 from ciq.store.errors import VersionConflict
 from ciq.store.records import (
     IdIndex,
@@ -54,7 +62,8 @@ class Snapshot:
     workspace_versions: dict[str, int] = field(default_factory=dict)
     fingerprints: dict[str, bytes] = field(default_factory=dict)
     commit_tokens: list[str] = field(default_factory=list)  # of the latest writes, newest first
-    index: IdIndex | None = None  # the root's, as read
+    index: IdIndex | None = None  # the index item, as read (None: not read, or none yet)
+    index_version: int | None = None  # the root's version of it
     stale: list[str] = field(default_factory=list)  # workspace items not in the current answer form
 
 
@@ -89,7 +98,8 @@ def stored_version(user_id: str) -> int | None:
 
 
 def _by_kind(items: Iterable[dict[str, Any]]) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
-    """The root item, and the workspace items by workspace id, of one Query's items."""
+    """The root item, and the workspace items by workspace id (the index item under INDEX_SK), of
+    one Query's items."""
     root_item: dict[str, Any] | None = None
     workspace_items: dict[str, dict[str, Any]] = {}
     for item in items:
@@ -98,6 +108,8 @@ def _by_kind(items: Iterable[dict[str, Any]]) -> tuple[dict[str, Any] | None, di
             root_item = item
         elif sk.startswith(keys.WORKSPACE_SK_PREFIX):
             workspace_items[sk[len(keys.WORKSPACE_SK_PREFIX) :]] = item
+        elif sk == keys.INDEX_SK:
+            workspace_items[keys.INDEX_SK] = item
     return root_item, workspace_items
 
 
@@ -127,9 +139,17 @@ def _read(user_id: str) -> Snapshot | object | None:
         workspace_versions=dict(root.workspace_versions),
         fingerprints=fingerprints,
         commit_tokens=_commit_tokens(root_item),
-        index=root.index,
+        index=_index(root, workspace_items.get(keys.INDEX_SK)),
+        index_version=root.index_version,
         stale=stale,
     )
+
+
+def _index(root: RootRecord, item: dict[str, Any] | None) -> IdIndex | None:
+    """The index item when it is the one the root names (else None: the next write rewrites it)."""
+    if item is None or root.index_version is None or int(item["v"]["N"]) != root.index_version:
+        return None
+    return decode_record(IdIndex, item)
 
 
 def load_reach(user_id: str, reach: Reach) -> Snapshot | None:
@@ -163,24 +183,23 @@ def load_answer(user_id: str) -> StoredAnswer | None:
 
 
 def _read_reach(user_id: str, reach: Reach) -> Snapshot | object | None:
-    root_item = call(
-        "get_item",
-        TableName=table(),
-        Key={"pk": {"S": keys.user_pk(user_id)}, "sk": {"S": keys.ROOT_SK}},
-        ConsistentRead=True,
-    ).get("Item")
+    first = _get_items(user_id, [keys.ROOT_SK, keys.INDEX_SK])
+    root_item, index_item = first.get(keys.ROOT_SK), first.get(keys.INDEX_SK)
     if root_item is None:
         return None
     root = decode_record(RootRecord, root_item)
-    if root.index is None or not root.initialized or root.schema_version != SCHEMA_VERSION:
+    if root.index_version is None or not root.initialized or root.schema_version != SCHEMA_VERSION:
         return _read(user_id)
-    homes = {entity: workspace for workspace, ids in root.index.homes.items() for entity in ids}
+    if index_item is None or int(index_item["v"]["N"]) != root.index_version:
+        return _TORN  # the root and the index of two different writes
+    index = decode_record(IdIndex, index_item)
+    homes = {entity: workspace for workspace, ids in index.homes.items() for entity in ids}
     named = reach.workspaces | {homes[e] for e in reach.entities if e in homes}
     wanted = [w for w in root.workspace_order if w in named]
-    stored = _get_workspace_items(user_id, wanted)
+    stored = _get_items(user_id, [keys.workspace_sk(w) for w in wanted])
     records, fingerprints, stale = [], {}, []
     for workspace_id in wanted:
-        item = stored.get(workspace_id)
+        item = stored.get(keys.workspace_sk(workspace_id))
         if item is None or int(item["v"]["N"]) != root.workspace_versions.get(workspace_id):
             return _TORN  # a write landed between the root and its workspace items: read again
         record, fingerprints[workspace_id], fresh = fragments.decode_workspace(item)
@@ -188,35 +207,34 @@ def _read_reach(user_id: str, reach: Reach) -> Snapshot | object | None:
         if not fresh:
             stale.append(workspace_id)
     account = assemble(user_id, root, records)
-    account.outside = outside_of(root, set(wanted))
+    account.outside = outside_of(root, index, set(wanted))
     return Snapshot(
         account=account,
         version=int(root_item["version"]["N"]),
         workspace_versions=dict(root.workspace_versions),
         fingerprints=fingerprints,
         commit_tokens=_commit_tokens(root_item),
-        index=root.index,
+        index=index,
+        index_version=root.index_version,
         stale=stale,
     )
 
 
-def _get_workspace_items(user_id: str, workspace_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The workspace items by id, strongly consistent (BatchGetItem: at most 100 keys a call; what
-    DynamoDB leaves unprocessed is asked again)."""
+def _get_items(user_id: str, sort_keys: list[str]) -> dict[str, dict[str, Any]]:
+    """The user's items of these sort keys, by sort key, strongly consistent (BatchGetItem: at most
+    100 keys a call; what DynamoDB leaves unprocessed is asked again). Not isolated from a
+    transaction: the caller checks the versions the items carry."""
     pk = {"S": keys.user_pk(user_id)}
     found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(workspace_ids), BATCH_GET_KEYS):
-        chunk = workspace_ids[start : start + BATCH_GET_KEYS]
+    for start in range(0, len(sort_keys), BATCH_GET_KEYS):
+        chunk = sort_keys[start : start + BATCH_GET_KEYS]
         request: Any = {
-            table(): {
-                "Keys": [{"pk": pk, "sk": {"S": keys.workspace_sk(w)}} for w in chunk],
-                "ConsistentRead": True,
-            }
+            table(): {"Keys": [{"pk": pk, "sk": {"S": sk}} for sk in chunk], "ConsistentRead": True}
         }
         while request:
             answer = call("batch_get_item", RequestItems=request)
             for item in answer.get("Responses", {}).get(table(), []):
-                found[item["sk"]["S"][len(keys.WORKSPACE_SK_PREFIX) :]] = item
+                found[item["sk"]["S"]] = item
             request = answer.get("UnprocessedKeys") or None
     return found
 
@@ -414,15 +432,39 @@ def save(
                 }
             }
         )
-    index = id_index(account, records, snapshot.index if snapshot else None)
-    root = root_record(account, versions, index).model_dump_json().encode()
-    root_put: TransactWriteItemTypeDef = {
+    earlier = snapshot.index if snapshot else None
+    index = id_index(account, records, earlier)
+    changed = index != earlier
+    index_writes = _index_writes(pk, index, version) if changed else []
+    index_version = version if index_writes else None if changed else _root_index_version(snapshot)
+    items = [_root_put(snapshot, account, versions, index_version, commit_token), *extra_items, *writes]
+    if index_writes and not fits_one_transaction([*items, *index_writes]):
+        # The change fills a transaction alone (an import of 98 workspaces): the root says there is
+        # no index, and the next write (which then reads the whole account) writes it.
+        items[0] = _root_put(snapshot, account, versions, None, commit_token)
+        index_writes = []
+    transact([*items, *index_writes])
+    commits.announce(account.user_id, version)
+    return version
+
+
+def _root_put(
+    snapshot: Snapshot | None,
+    account: Account,
+    versions: dict[str, int],
+    index_version: int | None,
+    commit_token: str | None,
+) -> TransactWriteItemTypeDef:
+    """The root at the next version, conditioned on the version read (or on there being none)."""
+    pk = {"S": keys.user_pk(account.user_id)}
+    root = root_record(account, versions, index_version).model_dump_json().encode()
+    put: TransactWriteItemTypeDef = {
         "Put": {
             "TableName": table(),
             "Item": {
                 "pk": pk,
                 "sk": {"S": keys.ROOT_SK},
-                "version": {"N": str(version)},
+                "version": {"N": str((snapshot.version if snapshot else 0) + 1)},
                 **encode_body(root, "account"),
                 **_with_token(commit_token, snapshot.commit_tokens if snapshot else []),
             },
@@ -430,11 +472,25 @@ def save(
         }
     }
     if snapshot is not None:
-        root_put["Put"]["ConditionExpression"] = "version = :expected"
-        root_put["Put"]["ExpressionAttributeValues"] = {":expected": {"N": str(snapshot.version)}}
-    transact([root_put, *extra_items, *writes])
-    commits.announce(account.user_id, version)
-    return version
+        put["Put"]["ConditionExpression"] = "version = :expected"
+        put["Put"]["ExpressionAttributeValues"] = {":expected": {"N": str(snapshot.version)}}
+    return put
+
+
+def _root_index_version(snapshot: Snapshot | None) -> int | None:
+    return snapshot.index_version if snapshot and snapshot.index is not None else None
+
+
+def _index_writes(pk: dict[str, str], index: IdIndex, version: int) -> list[TransactWriteItemTypeDef]:
+    """The index item's put; none when it would not fit an item (about 35,000 ids): the account is
+    then only ever written whole, never refused for its index."""
+    try:
+        body = encode_body(index.model_dump_json().encode(), "the id index")
+    except AggregateTooLarge:
+        _log.warning("the id index is too large to store: writes read the whole account")
+        return []
+    item = {"pk": pk, "sk": {"S": keys.INDEX_SK}, "v": {"N": str(version)}, **body}
+    return [{"Put": {"TableName": table(), "Item": item}}]
 
 
 RECENT_COMMITS = 32  # a lost reply is resolved within seconds: far fewer writes land in between
