@@ -103,8 +103,11 @@ def test_a_create_writes_the_id_index_with_its_workspace(client: Client) -> None
             {"type": "knowledgeBase.create", "workspaceId": "ws-c", "id": "kb-new"}, headers=MINIMAL
         )
 
-    # Then the index item is written in the same transaction, and names the new KB in ws-c
+    # Then the root, the index and ws-c are read in one call; the index is written in the same
+    # transaction, and names the new KB in ws-c
     assert status == 200, answer
+    assert [name for name, _ in calls] == ["BatchGetItem", "TransactWriteItems"]
+    assert read_keys(calls[0][1]) == ["D#ROOT", "D#INDEX", "D#WS#ws-c"]
     assert sorted(written_keys(calls[-1][1])) == ["D#INDEX", "D#ROOT", "D#WS#ws-c"]
     from ciq.store.codec import decode_body
 

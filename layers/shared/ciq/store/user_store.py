@@ -153,7 +153,7 @@ def _index(root: RootRecord, item: dict[str, Any] | None) -> IdIndex | None:
 
 
 def load_reach(user_id: str, reach: Reach) -> Snapshot | None:
-    """The root and only the workspace items `reach` names or holds (one GetItem, one BatchGetItem):
+    """The root and only the workspace items `reach` names or holds (one or two BatchGetItem calls):
     a partial account (ciq.domain.reach). The whole account when the root has no id index yet or
     the account needs hydration (ciq.domain.aggregate repairs only whole accounts)."""
     for attempt in range(TORN_READ_RETRIES):
@@ -183,7 +183,9 @@ def load_answer(user_id: str) -> StoredAnswer | None:
 
 
 def _read_reach(user_id: str, reach: Reach) -> Snapshot | object | None:
-    first = _get_items(user_id, [keys.ROOT_SK, keys.INDEX_SK])
+    # The workspaces the reach names by id come in the first call too: one round trip for a create.
+    named_directly = [keys.workspace_sk(w) for w in sorted(reach.workspaces)]
+    first = _get_items(user_id, [keys.ROOT_SK, keys.INDEX_SK, *named_directly])
     root_item, index_item = first.get(keys.ROOT_SK), first.get(keys.INDEX_SK)
     if root_item is None:
         return None
@@ -196,7 +198,8 @@ def _read_reach(user_id: str, reach: Reach) -> Snapshot | object | None:
     homes = {entity: workspace for workspace, ids in index.homes.items() for entity in ids}
     named = reach.workspaces | {homes[e] for e in reach.entities if e in homes}
     wanted = [w for w in root.workspace_order if w in named]
-    stored = _get_items(user_id, [keys.workspace_sk(w) for w in wanted])
+    missing = [keys.workspace_sk(w) for w in wanted if keys.workspace_sk(w) not in first]
+    stored = {**first, **(_get_items(user_id, missing) if missing else {})}
     records, fingerprints, stale = [], {}, []
     for workspace_id in wanted:
         item = stored.get(keys.workspace_sk(workspace_id))
