@@ -155,12 +155,19 @@ class LambdaContext:
 # per-invocation state), so two threads inside handlers could answer each other's events. Tests of
 # concurrency race the services or the store from threads instead (tests/*/test_user_data_concurrency.py).
 ONE_INVOCATION_AT_A_TIME = threading.Lock()
+_in_handler = threading.local()
 
 
 def invoke(module: ModuleType, event: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
     """Calls a handler; returns (status, headers, parsed JSON body or None)."""
+    if getattr(_in_handler, "active", False):  # would wait for itself, and clobber the outer request
+        raise AssertionError("a handler invoked from inside a handler: call the service instead")
     with ONE_INVOCATION_AT_A_TIME:
-        response = module.lambda_handler(event, LambdaContext())
+        _in_handler.active = True
+        try:
+            response = module.lambda_handler(event, LambdaContext())
+        finally:
+            _in_handler.active = False
     body = response.get("body") or ""
     if response.get("isBase64Encoded"):
         body = base64.b64decode(body)
