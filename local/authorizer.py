@@ -22,6 +22,7 @@ from local.events import (
     request_authorizer_event,
     token_authorizer_event,
 )
+from local.functions import ONE_INVOCATION_AT_A_TIME
 
 if TYPE_CHECKING:
     from local.events import IncomingRequest
@@ -65,15 +66,16 @@ def authorize(
         event = token_authorizer_event(request, api, authorizer, region)
     else:
         event = request_authorizer_event(request, match.route, match.path_parameters, api, region)
-    started = time.monotonic()
-    try:
-        result = function.handler(event, lambda_context(function.spec, region))
-    except Exception as error:  # every failure mode has its own API Gateway answer
-        if str(error) == "Unauthorized":
-            return Decision("unauthorized", reason="the authorizer raised Unauthorized")
-        traceback.print_exc(file=sys.stderr)
-        return Decision("failure", reason=f"the authorizer raised {type(error).__name__}")
-    latency_ms = int((time.monotonic() - started) * 1000)
+    with ONE_INVOCATION_AT_A_TIME:  # one invocation at a time per process (local.functions says why)
+        started = time.monotonic()
+        try:
+            result = function.handler(event, lambda_context(function.spec, region))
+        except Exception as error:  # every failure mode has its own API Gateway answer
+            if str(error) == "Unauthorized":
+                return Decision("unauthorized", reason="the authorizer raised Unauthorized")
+            traceback.print_exc(file=sys.stderr)
+            return Decision("failure", reason=f"the authorizer raised {type(error).__name__}")
+        latency_ms = int((time.monotonic() - started) * 1000)
     return _decision(result, method_arn(region, api.stage, request.method, request.path), latency_ms)
 
 

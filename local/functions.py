@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,15 @@ if TYPE_CHECKING:
     Handler = Callable[[dict[str, Any], Any], Any]
 
 MODULE_PREFIX = "ciq_local_fn_"
+
+# Handlers run one invocation at a time per process, as in a Lambda sandbox. Powertools keeps the
+# request being handled in process-wide state: the REST resolver's `current_event` and
+# `lambda_context` are class attributes (shared by every function loaded here), Logger keeps the
+# correlation id and Lambda context keys, Metrics the pending metric set. Two handlers running at once
+# would route or answer one request with the other's event. Every call of a handler (the gateway's,
+# the authorizer's, the WebSocket channel's) holds this lock around the whole call, decorators
+# included; the HTTP and WebSocket servers stay threaded, only the handler calls queue.
+ONE_INVOCATION_AT_A_TIME = threading.Lock()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from local.authorizer import GATEWAY_RESPONSE_OF, authorize
 from local.events import lambda_context, proxy_event
+from local.functions import ONE_INVOCATION_AT_A_TIME
 from local.gateway_responses import gateway_response
 from local.responses import LAMBDA_PAYLOAD_LIMIT, MalformedLambdaResponse, from_lambda
 from local.routing import RouteTable
@@ -89,15 +90,16 @@ class LocalGateway:
         if len(json.dumps(event)) > LAMBDA_PAYLOAD_LIMIT:
             note = f"the event exceeds Lambda's {LAMBDA_PAYLOAD_LIMIT}-byte invocation limit (base64: +33%)"
             return self._gateway(api, "REQUEST_TOO_LARGE", request, note)
-        started = time.monotonic()
-        try:
-            result = function.handler(event, lambda_context(function.spec, self.region))
-        except Exception:  # a raising function is API Gateway's 502
-            traceback.print_exc(file=sys.stderr)
-            return self._gateway(
-                api, FUNCTION_ERROR, request, f"{route.function_id} raised (traceback above)"
-            )
-        elapsed = time.monotonic() - started
+        with ONE_INVOCATION_AT_A_TIME:  # one at a time, as a sandbox (local.functions says why)
+            started = time.monotonic()  # the function's time starts once it runs, not while it queues
+            try:
+                result = function.handler(event, lambda_context(function.spec, self.region))
+            except Exception:  # a raising function is API Gateway's 502
+                traceback.print_exc(file=sys.stderr)
+                return self._gateway(
+                    api, FUNCTION_ERROR, request, f"{route.function_id} raised (traceback above)"
+                )
+            elapsed = time.monotonic() - started
         if self.enforce_timeouts and elapsed > function.spec.timeout_seconds:
             limit = function.spec.timeout_seconds
             note = f"{route.function_id}: Task timed out after {limit:.0f} seconds (took {elapsed:.1f} s)"

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from local.config import HOST
 from local.events import lambda_context
+from local.functions import ONE_INVOCATION_AT_A_TIME
 from local.server import log
 
 if TYPE_CHECKING:
@@ -135,7 +136,8 @@ class LocalLiveChannel:
     def _invoke(self, event: dict[str, Any]) -> int:
         assert self._function is not None and self._function.handler is not None
         try:
-            result = self._function.handler(event, lambda_context(self._function.spec, self.region))
+            with ONE_INVOCATION_AT_A_TIME:  # as every handler call here (local.functions says why)
+                result = self._function.handler(event, lambda_context(self._function.spec, self.region))
         except Exception:  # a crash is API Gateway's 500 on connect, and is logged by the function
             return 500
         return int((result or {}).get("statusCode", 500))

@@ -1,6 +1,7 @@
 """The HTTP side: a threading server on 127.0.0.1 (API Gateway serves requests concurrently, so
-does this), reading each request into an IncomingRequest and writing the gateway's answer, with one
-log line per request.
+does this; the handlers themselves run one invocation at a time, local/functions.py says why),
+reading each request into an IncomingRequest and writing the gateway's answer, with one log line
+per request.
 
 Made for a browser and a test runner to lean on: every method (TRACE and made-up ones too) goes to
 the gateway, which answers in the contract's JSON; the server's own refusals (a malformed request

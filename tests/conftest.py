@@ -9,6 +9,7 @@ import importlib
 import json
 import os
 import secrets
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -149,9 +150,24 @@ class LambdaContext:
         return 10_000
 
 
+# One handler invocation at a time in the test process, as in a Lambda sandbox: Powertools keeps the
+# request being handled on class attributes (the REST resolver's current_event, Logger's and Metrics'
+# per-invocation state), so two threads inside handlers could answer each other's events. Tests of
+# concurrency race the services or the store from threads instead (tests/*/test_user_data_concurrency.py).
+ONE_INVOCATION_AT_A_TIME = threading.Lock()
+_in_handler = threading.local()
+
+
 def invoke(module: ModuleType, event: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
     """Calls a handler; returns (status, headers, parsed JSON body or None)."""
-    response = module.lambda_handler(event, LambdaContext())
+    if getattr(_in_handler, "active", False):  # would wait for itself, and clobber the outer request
+        raise AssertionError("a handler invoked from inside a handler: call the service instead")
+    with ONE_INVOCATION_AT_A_TIME:
+        _in_handler.active = True
+        try:
+            response = module.lambda_handler(event, LambdaContext())
+        finally:
+            _in_handler.active = False
     body = response.get("body") or ""
     if response.get("isBase64Encoded"):
         body = base64.b64decode(body)

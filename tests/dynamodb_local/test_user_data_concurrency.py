@@ -1,5 +1,7 @@
 """The user-data write flow (server-side retry of intent-based mutations, If-Match, first reads)
-through the real handler, on DynamoDB Local, which isolates transactions like DynamoDB does."""
+on DynamoDB Local, which isolates transactions like DynamoDB does. The racing requests run the
+handler's own service calls from threads (tests/user_data_service.py), as concurrent requests run in
+separate sandboxes on AWS; set-up and final reads go through the real handler."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 from ciq.contracts.entities import Profile
 from ciq.domain.account import Account
 from ciq.store import dynamo, user_store
+from tests import user_data_service as service
 from tests.conftest import api_event, invoke, load_function
 from tests.dynamodb_local.accounts import NOW, new_user_id
 
@@ -47,8 +50,8 @@ def test_concurrent_mutations_all_land(local_table: None) -> None:
     # When 6 clients each create a workspace at the same moment, without If-Match
     def create(n: int) -> tuple[int, dict[str, str], Any]:
         body = {"type": "workspace.create", "id": f"ws-writer-{n}", "name": f"Writer {n}"}
-        return invoke(
-            app, api_event("user-data-post", body=body, user_id=user_id, headers={"Idempotency-Key": f"k{n}"})
+        return service.post(
+            api_event("user-data-post", body=body, user_id=user_id, headers={"Idempotency-Key": f"k{n}"})
         )
 
     answers = call_at_once(WRITERS, create)
@@ -71,8 +74,7 @@ def test_concurrent_if_match_writes_one_wins_the_rest_get_412(local_table: None)
     # When 6 clients rename the workspace at once, each pinned to version 1
     def rename(n: int) -> tuple[int, dict[str, str], Any]:
         body = {"type": "workspace.update", "workspaceId": "ws-1", "name": f"Name {n}"}
-        return invoke(
-            app,
+        return service.post(
             api_event(
                 "user-data-post",
                 body=body,
@@ -91,11 +93,10 @@ def test_concurrent_if_match_writes_one_wins_the_rest_get_412(local_table: None)
 
 def test_concurrent_first_reads_create_one_copy_of_the_defaults(local_table: None) -> None:
     # Given a verified user who has never read their data
-    app = load_function("user_data")
     user_id = verified_user()
 
     # When 6 first reads race
-    answers = call_at_once(WRITERS, lambda _: invoke(app, api_event("user-data-get", user_id=user_id)))
+    answers = call_at_once(WRITERS, lambda _: service.get(api_event("user-data-get", user_id=user_id)))
 
     # Then all see the same single set of defaults at version 1
     assert {status for status, _, _ in answers} == {200}
@@ -125,7 +126,7 @@ def test_concurrent_scoped_writes_to_different_workspaces_all_land(local_table: 
     def rename(n: int) -> tuple[int, dict[str, str], Any]:
         body = {"type": "knowledgeBase.update", "knowledgeBaseId": kbs[n % len(kbs)], "name": f"Renamed {n}"}
         headers = {"Prefer": "return=minimal", "Idempotency-Key": f"scoped-{n}"}
-        return invoke(app, api_event("user-data-post", body=body, user_id=user_id, headers=headers))
+        return service.post(api_event("user-data-post", body=body, user_id=user_id, headers=headers))
 
     answers = call_at_once(WRITERS, rename)
 

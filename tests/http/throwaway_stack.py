@@ -314,17 +314,18 @@ def malformed(event, context):
     return {"statusCode": 200, "body": {"not": "a string"}}
 
 
-def wait_for_group(event):
-    query = event.get("queryStringParameters") or {}
-    group, parties = query.get("group"), int(query.get("parties", "1"))
-    with _barriers_lock:
-        barrier = _barriers.setdefault(group, threading.Barrier(parties, timeout=10))
-    barrier.wait()
-
-
 def barrier(event, context):
-    wait_for_group(event)  # only returns once `parties` requests are inside handlers at once
-    return respond(200, {"ok": True})
+    """Waits up to `timeout` seconds for `parties` invocations of `group` to be inside handlers at
+    once; answers whether they met. A broken barrier (timed out) stays broken for its group."""
+    query = event.get("queryStringParameters") or {}
+    group, parties = query.get("group"), int(query.get("parties", "2"))
+    with _barriers_lock:
+        waiting = _barriers.setdefault(group, threading.Barrier(parties))
+    try:
+        waiting.wait(timeout=float(query.get("timeout", "1")))
+    except threading.BrokenBarrierError:
+        return respond(200, {"met": False, "requestId": event["requestContext"]["requestId"]})
+    return respond(200, {"met": True, "requestId": event["requestContext"]["requestId"]})
 
 
 def claim(event, context):
@@ -334,7 +335,6 @@ def claim(event, context):
     key = event["pathParameters"]["key"]
     me = event["requestContext"]["requestId"]
     mode = (event.get("queryStringParameters") or {}).get("mode", "put")
-    wait_for_group(event)  # all writers race at once
     table = os.environ["TABLE_NAME"]
     condition = "attribute_not_exists(#o)"
     try:

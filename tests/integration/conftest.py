@@ -13,6 +13,7 @@ import moto
 import pytest
 
 from local.events import with_body
+from tests import user_data_service
 from tests.conftest import AUTH_SECRET_PARAM, TABLE_NAME, api_event, invoke, load_function, new_auth_secret
 
 if TYPE_CHECKING:
@@ -68,6 +69,20 @@ class Client:
         headers: dict[str, str] | None = None,
         idempotency_key: str | None = None,
     ) -> tuple[int, dict[str, str], Any]:
+        event = self.event(method, body, raw_body=raw_body, headers=headers, idempotency_key=idempotency_key)
+        status, response_headers, payload = invoke(self.module, event)
+        self.calls.append((method, status))
+        return status, response_headers, payload
+
+    def event(
+        self,
+        method: str,
+        body: Any = None,
+        *,
+        raw_body: str | None = None,
+        headers: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
         name = {
             "GET": "user-data-get",
             "POST": "user-data-post",
@@ -84,8 +99,14 @@ class Client:
             event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
         if body is None and raw_body is None and method in ("POST", "PUT"):
             with_body(event, None)
-        status, response_headers, payload = invoke(self.module, event)
-        self.calls.append((method, status))
+        return event
+
+    def racing_post(self, body: Any, **kwargs: Any) -> tuple[int, dict[str, str], Any]:
+        """The same POST, answered by the handler's service call without the handler
+        (tests/user_data_service.py), so that several threads can send at once: handlers run one at
+        a time in a process (tests.conftest.invoke), as requests do in a Lambda sandbox."""
+        status, response_headers, payload = user_data_service.post(self.event("POST", body, **kwargs))
+        self.calls.append(("POST", status))
         return status, response_headers, payload
 
     def get(self, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:

@@ -1,7 +1,8 @@
 """If-Match, Idempotency-Key and concurrent writers on /api/user-data (CONTRACT §4, §7
 "Optimistic concurrency", §9 "Versions", §10 "Writes"). The concurrency tests run on moto with
-DynamoDB calls serialized (see `serialized_dynamodb`); the same races on a real DynamoDB engine are
-in tests/dynamodb_local."""
+DynamoDB calls serialized (see `serialized_dynamodb`); their racing requests run the handler's
+service call from threads (`Client.racing_post`), as concurrent requests run in separate sandboxes
+on AWS. The same races on a real DynamoDB engine are in tests/dynamodb_local."""
 
 from __future__ import annotations
 
@@ -108,7 +109,7 @@ def test_concurrent_writers_with_the_same_if_match_one_wins(
 
     # When all six write at once with If-Match "1"
     def write(i: int) -> tuple[int, Any]:
-        status, _, body = Client(user_data, user_id).post(
+        status, _, body = Client(user_data, user_id).racing_post(
             {"type": "group.create", "name": f"G{i}"}, headers={"If-Match": '"1"'}
         )
         return status, body
@@ -230,7 +231,7 @@ def test_concurrent_requests_with_one_key_apply_once(
     Client(user_data, user_id).data()
 
     def send(_: int) -> tuple[int, Any]:
-        status, _, body = Client(user_data, user_id).post(
+        status, _, body = Client(user_data, user_id).racing_post(
             {"type": "workspace.create", "name": "Exactly once"}, idempotency_key="race-key"
         )
         return status, body
@@ -266,7 +267,7 @@ def test_concurrent_writers_to_one_account_all_succeed_without_lost_updates(
     ]
 
     def write(i: int) -> tuple[int, Any]:
-        status, _, body = Client(user_data, user_id).post(mutations[i])
+        status, _, body = Client(user_data, user_id).racing_post(mutations[i])
         return status, body
 
     outcomes = run_together(len(mutations), write)
@@ -296,7 +297,7 @@ def test_concurrent_connections_on_one_agent_respect_its_capacity(
 
     # When six web-chat connections are added at once
     def add(i: int) -> int:
-        status, _, _ = Client(user_data, user_id).post(
+        status, _, _ = Client(user_data, user_id).racing_post(
             {"type": "connection.create", "workspaceId": "ws-1", "family": "web-chat", "label": f"C{i}"}
         )
         return status

@@ -7,6 +7,7 @@ import re
 import threading
 from typing import TYPE_CHECKING, Any
 
+from tests import user_data_service
 from tests.integration.conftest import Client, create_user, kb, store_legacy_account, stored_items
 
 if TYPE_CHECKING:
@@ -103,9 +104,9 @@ def test_concurrent_first_gets_create_one_copy_of_the_defaults(
     answers: list[tuple[int, Any]] = []
     start = threading.Barrier(6)
 
-    def read() -> None:
+    def read() -> None:  # the handler's service call, raced from threads (tests/user_data_service.py)
         start.wait()
-        status, _, body = Client(user_data, user_id).get()
+        status, _, body = user_data_service.get(Client(user_data, user_id).event("GET"))
         answers.append((status, body))
 
     # When six reads race

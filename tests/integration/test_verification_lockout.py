@@ -2,7 +2,8 @@
 failed verifications of one email are counted across its challenges; the 10th locks verification
 for 15 minutes, each further failure doubles the wait up to 24 hours; a verify during a lock is
 429 `verification_locked` with Retry-After and its code is not checked; a success resets the count.
-Through the real auth handler on moto, time moved with `ciq.auth.clock`."""
+Through the real auth handler on moto, time moved with `ciq.auth.clock`; a guess racing others (as
+from another Lambda instance) is the verify route's service call, which threads can run at once."""
 
 from __future__ import annotations
 
@@ -13,9 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ciq import budget
 from ciq.auth import clock, lockout
+from ciq.auth.models import SignInRequest, VerifyRequest
+from ciq.errors import AppError
+from ciq.services import auth
 from ciq.settings import reset_settings
-from tests.conftest import api_event, invoke, load_function
+from ciq.store.adapters import DynamoAuthStore
+from ciq.web.request import source_ip
+from tests.conftest import LambdaContext, api_event, invoke, load_function
 
 if TYPE_CHECKING:
     import threading
@@ -72,6 +79,27 @@ def _challenge(app: ModuleType, email: str) -> str:
 def _verify(app: ModuleType, challenge_id: str, code: str) -> tuple[int, dict[str, str], str]:
     status, headers, body = _call(app, "auth-verify", {"challengeId": challenge_id, "code": code})
     return status, headers, str(body["error"]["code"]) if status >= 400 else "ok"
+
+
+def _verify_elsewhere(challenge_id: str, code: str) -> tuple[int, dict[str, str], str]:
+    """The verify route's service call (functions/auth/app.py) without the handler, as a request in
+    another sandbox makes it: handlers run one at a time in this process (tests.conftest.invoke),
+    the service and the store may be raced from threads."""
+    request = VerifyRequest.model_validate({"challengeId": challenge_id, "code": code})
+    with budget.started(LambdaContext()):
+        try:
+            auth.verify(DynamoAuthStore(), request, source_ip(api_event("auth-verify")))
+        except AppError as refused:
+            return refused.status, refused.headers, refused.code
+    return 200, {}, "ok"
+
+
+def _challenge_elsewhere(email: str) -> str:
+    """The sign-in route's service call, the same way."""
+    request = SignInRequest.model_validate({"email": email})
+    with budget.started(LambdaContext()):
+        started = auth.start_sign_in(DynamoAuthStore(), request, source_ip(api_event("auth-sign-in")))
+    return started.challenge_id
 
 
 def _fail(app: ModuleType, email: str, times: int) -> None:
@@ -176,7 +204,7 @@ def test_parallel_wrong_guesses_count_exactly_and_none_is_checked_past_the_lock(
     challenges = [_challenge(app, email) for _ in range(4)]
     # When 20 wrong guesses arrive at once (every DynamoDB call atomic, requests interleaved)
     with ThreadPoolExecutor(max_workers=20) as pool:
-        answers = list(pool.map(lambda i: _verify(app, challenges[i % 4], WRONG), range(20)))
+        answers = list(pool.map(lambda i: _verify_elsewhere(challenges[i % 4], WRONG), range(20)))
     # Then exactly ten codes were checked (400), every other guess was refused by the lock, and the
     # stored count is ten
     codes = sorted(code for _, _, code in answers)
@@ -205,7 +233,7 @@ def test_a_guess_racing_another_is_counted_after_it(app: ModuleType, monkeypatch
         record = get_failures(email_key)
         if not raced and record.failures == 9:
             raced.append(True)
-            answers.append(_verify(app, _challenge(app, email), WRONG))
+            answers.append(_verify_elsewhere(_challenge_elsewhere(email), WRONG))
         return record
 
     monkeypatch.setattr(auth_store, "get_verify_failures", racing)

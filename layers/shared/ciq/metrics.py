@@ -7,9 +7,9 @@ the only dimension is `service` (POWERTOOLS_SERVICE_NAME): no user id, email or 
 becomes a dimension. docs/ops/deploy.md lists the metrics and what counts as each.
 
 Powertools keeps the metric set at class level, shared by every Metrics instance of the process.
-The local run serves concurrent requests of every function in one process, so adding and flushing
-take one lock (in Lambda, one request per sandbox, it is never contended), and a line printed there
-may carry another function's concurrent events."""
+In Lambda a sandbox runs one request at a time; the local run, which loads every function into one
+process, runs their handlers one at a time too (local/functions.py). Adding and flushing still take
+one lock, never contended there, for code that records from a thread of its own."""
 
 from __future__ import annotations
 
