@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from types import ModuleType
 
+    import pytest
+
 MINIMAL = {"Prefer": "return=minimal"}
 
 
@@ -241,6 +243,131 @@ def test_a_change_that_fills_a_transaction_leaves_the_index_to_the_next_write(cl
     assert len(index["homes"]) == 98
 
 
+def test_an_index_lost_for_good_is_read_around_and_stored_again(client: Client) -> None:
+    # Given an account whose index item is gone while the root still names its version (a restore)
+    import boto3
+
+    from ciq.settings import get_settings
+
+    three_workspaces(client)
+    root = stored_items(client.user_id)["D#ROOT"]
+    boto3.client("dynamodb").delete_item(
+        TableName=get_settings().table_name, Key={"pk": root["pk"], "sk": {"S": "D#INDEX"}}
+    )
+
+    # When two minimal edits follow
+    with dynamodb_calls() as first:
+        status, _, answer = client.post({"type": "profile.update", "company": "A"}, headers=MINIMAL)
+    with dynamodb_calls() as second:
+        assert client.post({"type": "profile.update", "company": "B"}, headers=MINIMAL)[0] == 200
+
+    # Then the first succeeds from the whole account and stores the index; the second is scoped
+    assert status == 200, answer
+    assert [name for name, _ in first] == ["BatchGetItem", "Query", "TransactWriteItems"]
+    assert sorted(written_keys(first[-1][1])) == ["D#INDEX", "D#ROOT"]
+    assert [name for name, _ in second] == ["BatchGetItem", "TransactWriteItems"]
+
+
+def test_keys_left_unprocessed_are_asked_again_then_503(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an account of three workspaces, and DynamoDB leaving every key of a batch read
+    # unprocessed (as when it throttles)
+    from ciq.store import user_store
+
+    three_workspaces(client)
+    real_call = user_store.call
+    tries: list[int] = []
+
+    def throttled(operation: str, **kwargs: Any) -> Any:
+        if operation != "batch_get_item":
+            return real_call(operation, **kwargs)
+        tries.append(1)
+        return {"Responses": {}, "UnprocessedKeys": kwargs["RequestItems"]}
+
+    monkeypatch.setattr(user_store, "call", throttled)
+    monkeypatch.setattr(user_store.time, "sleep", lambda _: None)
+    before = client.data()
+
+    # When a minimal edit is sent
+    status, headers, answer = client.post({"type": "profile.update", "company": "X"}, headers=MINIMAL)
+
+    # Then the keys were asked again a bounded number of times, the answer is 503 with Retry-After,
+    # and nothing was stored
+    assert (status, answer["error"]["code"]) == (503, "dependency_unavailable")
+    assert headers["Retry-After"] == "1"
+    assert len(tries) == user_store.UNPROCESSED_TRIES
+    monkeypatch.setattr(user_store, "call", real_call)
+    assert client.data() == before
+
+
+def test_keys_left_unprocessed_once_are_read_on_the_next_try(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given DynamoDB leaving the workspace item of a batch read unprocessed once
+    from ciq.store import user_store
+
+    three_workspaces(client)
+    real_call = user_store.call
+    left: list[bool] = []
+
+    def once(operation: str, **kwargs: Any) -> Any:
+        answer = real_call(operation, **kwargs)
+        request = next(iter(kwargs.get("RequestItems", {}).values()), {})
+        if operation == "batch_get_item" and "D#ROOT" not in str(request) and not left:
+            left.append(True)
+            return {"Responses": {}, "UnprocessedKeys": kwargs["RequestItems"]}
+        return answer
+
+    monkeypatch.setattr(user_store, "call", once)
+    monkeypatch.setattr(user_store.time, "sleep", lambda _: None)
+
+    # When a KB of ws-b is renamed with a minimal answer
+    status, _, answer = client.post(
+        {"type": "knowledgeBase.update", "knowledgeBaseId": "kb-2-ws-b", "name": "Again"}, headers=MINIMAL
+    )
+
+    # Then the key was read on the next try and the write landed
+    assert status == 200, answer
+    assert left == [True]
+    assert [kb["name"] for kb in answer["changed"]["knowledgeBases"]] == ["Again"]
+
+
+def test_an_index_too_large_to_store_is_deleted_and_writes_read_whole(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an account of three workspaces whose next index would not fit an item
+    from ciq.errors import AggregateTooLarge
+    from ciq.store import user_store
+
+    three_workspaces(client)
+    real_encode = user_store.encode_body
+
+    def refusing(payload: bytes, what: str) -> Any:
+        if what == "the id index":
+            raise AggregateTooLarge("too large")
+        return real_encode(payload, what)
+
+    monkeypatch.setattr(user_store, "encode_body", refusing)
+
+    # When a KB is created (an id comes: the index changes)
+    status, _, answer = client.post(
+        {"type": "knowledgeBase.create", "workspaceId": "ws-b", "id": "kb-big"}, headers=MINIMAL
+    )
+
+    # Then the write lands, the index item is deleted and the root names no index, so the next
+    # minimal write reads the whole account
+    assert status == 200, answer
+    items = stored_items(client.user_id)
+    from ciq.store.codec import decode_body
+
+    assert "D#INDEX" not in items
+    assert json.loads(decode_body(items["D#ROOT"])).get("index_version") is None
+    with dynamodb_calls() as calls:
+        assert client.post({"type": "profile.update", "company": "Y"}, headers=MINIMAL)[0] == 200
+    assert [name for name, _ in calls] == ["BatchGetItem", "Query", "TransactWriteItems"]
+
+
 # -- the same writes, minimal (scoped) and full (whole account), on two accounts ------------------
 _LISTS = ("groups", "workspaces", "knowledgeBases", "agents", "connections")
 _KINDS = (
@@ -254,6 +381,10 @@ _KINDS = (
     "connection.update",
     "connection.delete",
     "workspace.update",
+    "workspace.update.agent",
+    "connection.create.kb",
+    "connection.update.agent",
+    "batch.kb+agent",
     "workspace.create",
     "nodePositions.set",
     "group.create",
@@ -296,6 +427,14 @@ def _mutation(data: dict[str, Any], kind: str, i: int, j: int) -> dict[str, Any]
         "workspace.update": {
             "type": "workspace.update", "workspaceId": ws, "defaultKbId": kb, "name": f"W{j}"
         },
+        "workspace.update.agent": {"type": "workspace.update", "workspaceId": ws, "defaultAgentId": agent},
+        "connection.create.kb": {
+            "type": "connection.create", "workspaceId": ws, "family": "social-comments",
+            "platform": "facebook", "knowledgeBaseId": kb, "id": f"conn-k{i}-{j}",
+        },
+        "connection.update.agent": {
+            "type": "connection.update", "connectionId": connection, **named_agent, **agent_kb
+        },
         "workspace.create": {"type": "workspace.create", "id": f"ws-n{i}-{j}", "name": "New"},
         "nodePositions.set": {
             "type": "nodePositions.set", "workspaceId": ws, "positions": {"n": {"x": i, "y": j}}
@@ -303,6 +442,11 @@ def _mutation(data: dict[str, Any], kind: str, i: int, j: int) -> dict[str, Any]
         "group.create": {"type": "group.create", "name": f"G{i}", "id": f"grp-{i}-{j}"},
         "profile.update": {"type": "profile.update", "company": f"Co {i}"},
     }  # fmt: skip
+    if kind == "batch.kb+agent":  # the second uses the id the first creates, in the same batch
+        return {"mutations": [
+            {"type": "knowledgeBase.create", "workspaceId": ws, "id": f"kb-b{i}-{j}"},
+            {"type": "agent.create", "workspaceId": ws, "knowledgeBaseId": f"kb-b{i}-{j}", "name": "B"},
+        ]}  # fmt: skip
     return mutations[kind]
 
 
@@ -358,4 +502,5 @@ def test_scoped_and_whole_account_writes_agree(user_data: ModuleType, steps: lis
 
 
 def _body(mutations: list[dict[str, Any]]) -> Any:
-    return mutations[0] if len(mutations) == 1 else {"mutations": mutations}
+    flat = [m for mutation in mutations for m in mutation.get("mutations", [mutation])]
+    return flat[0] if len(flat) == 1 else {"mutations": flat}

@@ -28,6 +28,7 @@ from ciq.store.dynamo import (
     query_all,
     table,
     transact,
+    unavailable,
 )
 from ciq.store.errors import VersionConflict
 from ciq.store.records import (
@@ -193,7 +194,9 @@ def _read_reach(user_id: str, reach: Reach) -> Snapshot | object | None:
     if root.index_version is None or not root.initialized or root.schema_version != SCHEMA_VERSION:
         return _read(user_id)
     if index_item is None or int(index_item["v"]["N"]) != root.index_version:
-        return _TORN  # the root and the index of two different writes
+        # A write between the two reads, or an index lost for good (a restore): the whole account
+        # answers both, and the next write stores the index again.
+        return _read(user_id)
     index = decode_record(IdIndex, index_item)
     homes = {entity: workspace for workspace, ids in index.homes.items() for entity in ids}
     named = reach.workspaces | {homes[e] for e in reach.entities if e in homes}
@@ -234,15 +237,21 @@ def _get_items(user_id: str, sort_keys: list[str]) -> dict[str, dict[str, Any]]:
         request: Any = {
             table(): {"Keys": [{"pk": pk, "sk": {"S": sk}} for sk in chunk], "ConsistentRead": True}
         }
-        while request:
+        for attempt in range(UNPROCESSED_TRIES):
             answer = call("batch_get_item", RequestItems=request)
             for item in answer.get("Responses", {}).get(table(), []):
                 found[item["sk"]["S"]] = item
             request = answer.get("UnprocessedKeys") or None
+            if not request:
+                break
+            time.sleep(0.05 * 2**attempt)  # DynamoDB leaves keys unprocessed when it throttles
+        else:
+            raise unavailable()
     return found
 
 
 BATCH_GET_KEYS = 100
+UNPROCESSED_TRIES = 5
 
 
 def _read_answer(user_id: str) -> StoredAnswer | object | None:
@@ -439,7 +448,8 @@ def save(
     index = id_index(account, records, earlier)
     changed = index != earlier
     index_writes = _index_writes(pk, index, version) if changed else []
-    index_version = version if index_writes else None if changed else _root_index_version(snapshot)
+    index_stored = any("Put" in write for write in index_writes)
+    index_version = version if index_stored else None if changed else _root_index_version(snapshot)
     items = [_root_put(snapshot, account, versions, index_version, commit_token), *extra_items, *writes]
     if index_writes and not fits_one_transaction([*items, *index_writes]):
         # The change fills a transaction alone (an import of 98 workspaces): the root says there is
@@ -485,13 +495,13 @@ def _root_index_version(snapshot: Snapshot | None) -> int | None:
 
 
 def _index_writes(pk: dict[str, str], index: IdIndex, version: int) -> list[TransactWriteItemTypeDef]:
-    """The index item's put; none when it would not fit an item (about 35,000 ids): the account is
-    then only ever written whole, never refused for its index."""
+    """The index item's put; its delete when it would not fit an item (about 35,000 ids): the
+    account is then only ever written whole, never refused for its index."""
     try:
         body = encode_body(index.model_dump_json().encode(), "the id index")
-    except AggregateTooLarge:
+    except AggregateTooLarge:  # the last index that fitted goes: no read pays for it any more
         _log.warning("the id index is too large to store: writes read the whole account")
-        return []
+        return [{"Delete": {"TableName": table(), "Key": {"pk": pk, "sk": {"S": keys.INDEX_SK}}}}]
     item = {"pk": pk, "sk": {"S": keys.INDEX_SK}, "v": {"N": str(version)}, **body}
     return [{"Put": {"TableName": table(), "Item": item}}]
 
