@@ -220,8 +220,14 @@ def serialized_dynamodb(moto_table: None) -> Iterator[threading.Lock]:
     made one at a time here (botocore `before-call`/`after-call` hooks on the client the store uses),
     which makes each call atomic as it is in DynamoDB, while requests still interleave between calls
     (read, apply, conditional write), which is the race the write flow must survive. The same races
-    run against a real DynamoDB engine in tests/dynamodb_local."""
-    from ciq.store.clients import dynamodb
+    run against a real DynamoDB engine in tests/dynamodb_local.
+
+    The hooks go on the boto3 session, and the store's clients are made anew: the store keeps one
+    client per time-budget size (ciq.store.clients), and a request whose budget runs low meanwhile
+    gets a new one, which must be serialized too (it was not, and moto then lost an update)."""
+    import boto3
+
+    from ciq.store.clients import dynamodb, reset_clients
 
     lock = threading.Lock()
     held = threading.local()
@@ -235,11 +241,22 @@ def serialized_dynamodb(moto_table: None) -> Iterator[threading.Lock]:
             held.value = False
             lock.release()
 
-    events = dynamodb().meta.events
-    events.register("before-call.dynamodb", acquire, unique_id="test-serialize-acquire")
-    events.register("after-call.dynamodb", release, unique_id="test-serialize-release")
-    events.register("after-call-error.dynamodb", release, unique_id="test-serialize-release-error")
-    yield lock
+    dynamodb()  # makes sure the default session exists
+    events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+    hooks = (
+        ("before-call.dynamodb", acquire, "test-serialize-acquire"),
+        ("after-call.dynamodb", release, "test-serialize-release"),
+        ("after-call-error.dynamodb", release, "test-serialize-release-error"),
+    )
+    for name, hook, unique_id in hooks:
+        events.register(name, hook, unique_id=unique_id)
+    reset_clients()
+    try:
+        yield lock
+    finally:
+        for name, _, unique_id in hooks:
+            events.unregister(name, unique_id=unique_id)
+        reset_clients()
 
 
 def stored_items(user_id: str) -> dict[str, dict[str, Any]]:
