@@ -6,30 +6,15 @@
  * Needs the repository's Python (.venv, or CIQ_PYTHON) and Chromium (/usr/bin/chromium, or CHROMIUM).
  */
 import assert from "node:assert/strict";
-import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { after, before, it } from "node:test";
+import { it } from "node:test";
 
-import type { Browser } from "playwright-core";
+import { useStack } from "./harness.js";
 
-import { type LocalRun, launchChromium, startLocalRun, startSite, stopAll } from "./harness.js";
-
-let api: LocalRun | undefined;
-let site: Server | undefined;
-let browser: Browser | undefined;
-
-before(async () => {
-  api = await startLocalRun();
-  site = await startSite();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await stopAll(api, site, browser);
-});
+const stack = useStack();
 
 it("a page on another localhost port signs up, reads and writes with the cookie, then signs out", async () => {
-  assert.ok(api && site && browser);
+  const { api, site, browser } = stack();
   const page = await browser.newPage();
   const origin = `http://localhost:${(site.address() as AddressInfo).port}`;
   await page.goto(`${origin}/`);

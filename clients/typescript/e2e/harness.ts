@@ -12,6 +12,9 @@ import { tmpdir } from "node:os";
 import { dirname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import assert from "node:assert/strict";
+import { after, before } from "node:test";
+
 import { type Browser, chromium } from "playwright-core";
 
 const PACKAGE = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -100,4 +103,29 @@ export async function stopAll(api?: LocalRun, site?: Server, browser?: Browser):
     await exited;
     rmSync(api.scratch, { recursive: true, force: true });
   }
+}
+
+export interface Stack {
+  api: LocalRun;
+  site: Server;
+  browser: Browser;
+}
+
+/** Starts the local run, the app's site and Chromium before a test file's tests and stops them
+ * after; the getter hands them to a test. */
+export function useStack(): () => Stack {
+  const started: Partial<Stack> = {};
+  before(async () => {
+    started.api = await startLocalRun();
+    started.site = await startSite();
+    started.browser = await launchChromium();
+  });
+  after(async () => {
+    await stopAll(started.api, started.site, started.browser);
+  });
+  return () => {
+    const { api, site, browser } = started;
+    assert.ok(api && site && browser, "the local run, the site or Chromium did not start");
+    return { api, site, browser };
+  };
 }

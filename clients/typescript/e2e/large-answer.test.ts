@@ -6,33 +6,18 @@
  * Needs the repository's Python (.venv, or CIQ_PYTHON) and Chromium (/usr/bin/chromium, or CHROMIUM).
  */
 import assert from "node:assert/strict";
-import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { after, before, it } from "node:test";
+import { it } from "node:test";
 
-import type { Browser } from "playwright-core";
-
-import { type LocalRun, launchChromium, startLocalRun, startSite, stopAll } from "./harness.js";
+import { useStack } from "./harness.js";
 
 const REQUESTS = 7;
 const KBS_PER_REQUEST = 4;
 
-let api: LocalRun | undefined;
-let site: Server | undefined;
-let browser: Browser | undefined;
-
-before(async () => {
-  api = await startLocalRun();
-  site = await startSite();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await stopAll(api, site, browser);
-});
+const stack = useStack();
 
 it("the client reads an account of over 1 MB spliced from its fragments, gzip-encoded", async () => {
-  assert.ok(api && site && browser);
+  const { api, site, browser } = stack();
   const page = await browser.newPage();
   await page.goto(`http://localhost:${(site.address() as AddressInfo).port}/`);
   const email = `e2e-large-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;

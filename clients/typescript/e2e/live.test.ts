@@ -6,29 +6,16 @@
  * updated data (docs/performance.md, "Live updates").
  */
 import assert from "node:assert/strict";
-import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { after, before, it } from "node:test";
+import { it } from "node:test";
 
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 
-import { type LocalRun, launchChromium, startLocalRun, startSite, stopAll } from "./harness.js";
+import { useStack } from "./harness.js";
 
 const RENAMES = 30;
 
-let api: LocalRun | undefined;
-let site: Server | undefined;
-let browser: Browser | undefined;
-
-before(async () => {
-  api = await startLocalRun();
-  site = await startSite();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await stopAll(api, site, browser);
-});
+const stack = useStack();
 
 /**
  * Opens the app in `page`, signs up (when `email` is given) or reuses the context's session, and
@@ -36,7 +23,7 @@ after(async () => {
  * high-resolution wall-clock times (`performance.timeOrigin + performance.now()`).
  */
 async function subscribedTab(page: Page, email: string | null): Promise<void> {
-  assert.ok(api && site);
+  const { api, site } = stack();
   await page.goto(`http://localhost:${(site.address() as AddressInfo).port}/`);
   await page.evaluate(
     async ({ apiUrl, email }) => {
@@ -73,7 +60,7 @@ async function subscribedTab(page: Page, email: string | null): Promise<void> {
 }
 
 it("a rename in one tab shows in the user's other tab within 1 s, and another user's tab hears nothing", async () => {
-  assert.ok(api && site && browser);
+  const { api, site, browser } = stack();
   const stamp = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
   const tabs = await browser.newContext(); // one user's tabs share the cookie
   const [first, second] = [await tabs.newPage(), await tabs.newPage()];

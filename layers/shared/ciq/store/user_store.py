@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ciq.contracts.entities import SCHEMA_VERSION
 from ciq.errors import AggregateTooLarge, AppError, ConcurrentModification, ConditionFailed
@@ -42,7 +42,7 @@ from ciq.store.records import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
@@ -70,18 +70,36 @@ class Snapshot:
 
 def load(user_id: str) -> Snapshot | None:
     """The user's account, or None when the user has no root item."""
+    return _untorn(lambda: _read(user_id))
+
+
+_TORN = object()
+_T = TypeVar("_T")
+
+
+def _untorn(read: Callable[[], _T | object]) -> _T:
+    """`read` again while it catches a write half-way (it answers _TORN: an item of another version
+    than the root names), after a short pause; 409 with Retry-After when it keeps doing so."""
     for attempt in range(TORN_READ_RETRIES):
         if attempt:
             time.sleep(0.01 * attempt)  # let the write in progress finish
-        snapshot = _read(user_id)
-        if snapshot is not _TORN:
-            return snapshot  # type: ignore[return-value]
+        answer = read()
+        if answer is not _TORN:
+            return answer  # type: ignore[return-value]
     raise ConcurrentModification(
         "the account is being written by another request; retry shortly", headers={"Retry-After": "1"}
     )
 
 
-_TORN = object()
+def _data_items(user_id: str) -> Iterator[dict[str, Any]]:
+    """Every item of the account's data (`D#`: the root, the id index, the workspace items), from
+    one strongly consistent Query, paged."""
+    return query_all(
+        TableName=table(),
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": keys.user_pk(user_id)}, ":prefix": {"S": keys.DATA_PREFIX}},
+        ConsistentRead=True,
+    )
 
 
 def stored_version(user_id: str) -> int | None:
@@ -115,13 +133,7 @@ def _by_kind(items: Iterable[dict[str, Any]]) -> tuple[dict[str, Any] | None, di
 
 
 def _read(user_id: str) -> Snapshot | object | None:
-    items = query_all(
-        TableName=table(),
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues={":pk": {"S": keys.user_pk(user_id)}, ":prefix": {"S": keys.DATA_PREFIX}},
-        ConsistentRead=True,
-    )
-    root_item, workspace_items = _by_kind(items)
+    root_item, workspace_items = _by_kind(_data_items(user_id))
     if root_item is None:
         return None
     root = decode_record(RootRecord, root_item)
@@ -157,30 +169,14 @@ def load_reach(user_id: str, reach: Reach) -> Snapshot | None:
     """The root and only the workspace items `reach` names or holds (one or two BatchGetItem calls):
     a partial account (ciq.domain.reach). The whole account when the root has no id index yet or
     the account needs hydration (ciq.domain.aggregate repairs only whole accounts)."""
-    for attempt in range(TORN_READ_RETRIES):
-        if attempt:
-            time.sleep(0.01 * attempt)
-        snapshot = _read_reach(user_id, reach)
-        if snapshot is not _TORN:
-            return snapshot  # type: ignore[return-value]
-    raise ConcurrentModification(
-        "the account is being written by another request; retry shortly", headers={"Retry-After": "1"}
-    )
+    return _untorn(lambda: _read_reach(user_id, reach))
 
 
 def load_answer(user_id: str) -> StoredAnswer | None:
     """The full read as stored fragments (the same consistent Query and torn-read check as `load`,
     no entity decoded), or None when only `load` can answer: no root item, an account not yet
     hydrated or of an older schema, or a workspace item not in the current answer form."""
-    for attempt in range(TORN_READ_RETRIES):
-        if attempt:
-            time.sleep(0.01 * attempt)
-        answer = _read_answer(user_id)
-        if answer is not _TORN:
-            return answer  # type: ignore[return-value]
-    raise ConcurrentModification(
-        "the account is being written by another request; retry shortly", headers={"Retry-After": "1"}
-    )
+    return _untorn(lambda: _read_answer(user_id))
 
 
 def _read_reach(user_id: str, reach: Reach) -> Snapshot | object | None:
@@ -255,13 +251,7 @@ UNPROCESSED_TRIES = 5
 
 
 def _read_answer(user_id: str) -> StoredAnswer | object | None:
-    items = query_all(
-        TableName=table(),
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues={":pk": {"S": keys.user_pk(user_id)}, ":prefix": {"S": keys.DATA_PREFIX}},
-        ConsistentRead=True,
-    )
-    root_item, workspace_items = _by_kind(items)
+    root_item, workspace_items = _by_kind(_data_items(user_id))
     if root_item is None:
         return None
     root = decode_record(RootRecord, root_item)
@@ -355,15 +345,7 @@ def load_changed_since(user_id: str, since: int) -> ChangedSince | None:
     """The root and every workspace item whose version is above `since`, from one Query whose
     filter drops the unchanged workspace items (they are read, so the capacity is a full read's,
     but neither sent nor decoded). None when the user has no root item."""
-    for attempt in range(TORN_READ_RETRIES):
-        if attempt:
-            time.sleep(0.01 * attempt)
-        answer = _read_changed(user_id, since)
-        if answer is not _TORN:
-            return answer  # type: ignore[return-value]
-    raise ConcurrentModification(
-        "the account is being written by another request; retry shortly", headers={"Retry-After": "1"}
-    )
+    return _untorn(lambda: _read_changed(user_id, since))
 
 
 def _read_changed(user_id: str, since: int) -> ChangedSince | object | None:
